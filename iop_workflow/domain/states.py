@@ -1,0 +1,93 @@
+"""State and kind enumerations shared by the domain, persistence and the CLI."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AgreementState(StrEnum):
+    INITIATIVE = "initiative"
+    DIALOGUE = "dialogue"
+    ECONOMIC_PLAN = "economic_plan"
+    DECISION = "decision"  # beredning and the nämnd's decision
+    SIGNING = "signing"  # decision approved, waiting for both signatures
+    ACTIVE = "active"
+    RENEWAL = "renewal"  # renewal dialogue in the final year
+    NOT_RENEWED = "not_renewed"  # a party declined renewal; runs to its end date
+    ENDED = "ended"  # period over, not renewed; final report and claims may remain
+    TERMINATED = "terminated"  # ended early (uppsägning)
+    REPAYMENT = "repayment"  # a repayment claim (återkrav) is open
+    CLOSED = "closed"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+class FollowUpState(StrEnum):
+    PLANNED = "planned"
+    OPEN = "open"
+    OVERDUE = "overdue"
+    SUBMITTED = "submitted"
+    RETURNED = "returned"  # komplettering requested
+    APPROVED = "approved"
+    CANCELLED = "cancelled"
+
+
+class PayoutState(StrEnum):
+    PLANNED = "planned"
+    BLOCKED = "blocked"
+    RELEASED = "released"
+    CANCELLED = "cancelled"
+
+
+class ClaimState(StrEnum):
+    RAISED = "raised"
+    OVERDUE = "overdue"
+    PAID = "paid"
+    OFFSET = "offset"  # kvittad against a later payout
+    WRITTEN_OFF = "written_off"
+
+
+class Role(StrEnum):
+    OFFICER = "officer"  # handläggare
+    MANAGER = "manager"
+    SECRETARY = "secretary"  # nämndsekreterare
+    ORG_REP = "organisation_representative"
+    AUDITOR = "auditor"  # read-only
+    SYSTEM = "system"  # the scheduled flows
+
+
+class Verdict(StrEnum):
+    MET = "met"
+    PARTLY_MET = "partly_met"
+    NOT_MET = "not_met"
+
+
+class ContributionKind(StrEnum):
+    MONEY = "money"
+    VOLUNTEER_HOURS = "volunteer_hours"
+    PREMISES = "premises"
+    OTHER_IN_KIND = "other_in_kind"
+
+
+class DecisionOutcome(StrEnum):
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    RETURNED = "returned"
+
+
+class DecisionKind(StrEnum):
+    ENTRY = "entry"
+    RENEWAL = "renewal"
+    AMENDMENT = "amendment"
+
+
+class DocumentKind(StrEnum):
+    INCOME_STATEMENT = "income_statement"  # resultaträkning
+    BALANCE_SHEET = "balance_sheet"  # balansräkning
+    ACTIVITY_REPORT = "activity_report"  # verksamhetsberättelse
+    STATISTICS = "statistics"  # the indicators the agreement names
+
+
+class ClaimKind(StrEnum):
+    TERMINATION = "termination"  # pro rata after early termination
+    UNUSED = "unused"  # unused support found in the final report

@@ -1,0 +1,1 @@
+"""Adapters from the pure domain to the outside world: the database (orm, tables, db)."""

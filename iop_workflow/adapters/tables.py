@@ -1,0 +1,293 @@
+"""The product's tables, as SQLAlchemy Core.
+
+Everything here must mean the same on SQLite and PostgreSQL: no native ENUM types, no
+JSONB, no dialect-only column types. The migration in `iop_workflow/migrations` creates
+exactly this schema; `tests/integration/test_persistence.py` compares the two.
+
+Each table's unique constraint is a "never twice" key of the product (one follow-up per
+agreement and year, one payout per party and period, ...). The service layer relies on
+them for idempotent sweeps, so they are declared explicitly with stable names.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ..domain import states as st
+from .columns import (
+    JSON_DICT,
+    JSON_LIST,
+    JSON_LIST_OR_NULL,
+    NAME,
+    UtcDateTime,
+    agreement_id_column,
+    enum_of,
+    id_column,
+    money_column,
+    organisation_id_column,
+    version_column,
+)
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+organisations = sa.Table(
+    "organisations",
+    metadata,
+    id_column(),
+    sa.Column("name", sa.String(NAME), nullable=False),
+    sa.Column("organisationsnummer", sa.String(11), nullable=False),
+    sa.Column("contact_name", sa.String(NAME), nullable=False),
+    sa.Column("contact_email", sa.String(320), nullable=False),
+    sa.Column("contact_phone", sa.String(40)),
+    sa.Column("forening_registered", sa.Boolean, nullable=False, default=False),
+    sa.Column("forening_register_ref", sa.String(100)),
+    sa.UniqueConstraint("organisationsnummer"),
+)
+
+people = sa.Table(
+    "people",
+    metadata,
+    id_column(),
+    sa.Column("name", sa.String(NAME), nullable=False),
+    sa.Column("role", enum_of(st.Role), nullable=False),
+    sa.Column("email", sa.String(320)),
+    sa.Column("municipality", sa.String(64)),
+    sa.Column(
+        "organisation_id", sa.Integer, sa.ForeignKey("organisations.id", ondelete="SET NULL")
+    ),
+    sa.Column("manager", sa.String(NAME)),
+    sa.UniqueConstraint("name"),
+)
+
+# Core users: `agreements.c.values` is ColumnCollection.values(); write `c["values"]`.
+agreements = sa.Table(
+    "agreements",
+    metadata,
+    id_column(),
+    sa.Column("diarienummer", sa.String(64), nullable=False),
+    sa.Column("municipality", sa.String(64), nullable=False, index=True),
+    sa.Column("committee", sa.String(NAME), nullable=False),
+    sa.Column("title", sa.String(300), nullable=False),
+    sa.Column("purpose", sa.Text, nullable=False),
+    sa.Column("target_group", sa.Text, nullable=False),
+    sa.Column("start", sa.Date, nullable=False),
+    sa.Column("end", sa.Date, nullable=False),
+    sa.Column("officer", sa.String(NAME), nullable=False),
+    sa.Column(
+        "state", enum_of(st.AgreementState), nullable=False, index=True, default="initiative"
+    ),
+    sa.Column("description", sa.Text, nullable=False, default=""),
+    sa.Column("goals", sa.Text, nullable=False, default=""),
+    sa.Column("values", sa.Text, nullable=False, default=""),
+    sa.Column("indicators", JSON_LIST, nullable=False),
+    sa.Column("repayment_terms", sa.Text, nullable=False, default=""),
+    sa.Column("renewal_terms", sa.Text, nullable=False, default=""),
+    sa.Column("payout_dates", JSON_LIST_OR_NULL),
+    sa.Column("report_due", sa.String(5)),
+    sa.Column("first_start", sa.Date),
+    sa.Column("period_no", sa.Integer, nullable=False, default=1),
+    sa.Column("terminated_on", sa.Date),
+    sa.Column("termination_reason", sa.Text),
+    sa.Column("renewal_declined_by", sa.String(NAME)),
+    version_column(),
+    sa.UniqueConstraint("diarienummer"),
+)
+
+agreement_parties = sa.Table(
+    "agreement_parties",
+    metadata,
+    id_column(),
+    agreement_id_column(),
+    organisation_id_column(),
+    sa.Column("share_bp", sa.Integer, nullable=False),
+    sa.UniqueConstraint("agreement_id", "organisation_id"),
+)
+
+criteria_assessments = sa.Table(
+    "criteria_assessments",
+    metadata,
+    id_column(),
+    agreement_id_column(),
+    sa.Column("criterion", sa.String(100), nullable=False),
+    sa.Column("verdict", enum_of(st.Verdict), nullable=False),
+    sa.Column("motivation", sa.Text, nullable=False),
+    sa.Column("assessed_by", sa.String(NAME)),
+    sa.Column("assessed_on", sa.Date),
+    sa.UniqueConstraint("agreement_id", "criterion"),
+)
+
+year_support = sa.Table(
+    "year_support",
+    metadata,
+    id_column(),
+    agreement_id_column(),
+    sa.Column("year", sa.Integer, nullable=False),
+    money_column("amount_ore"),
+    sa.UniqueConstraint("agreement_id", "year"),
+)
+
+contributions = sa.Table(
+    "contributions",
+    metadata,
+    id_column(),
+    agreement_id_column(index=True),
+    sa.Column("year", sa.Integer, nullable=False),
+    sa.Column("kind", enum_of(st.ContributionKind), nullable=False),
+    money_column("amount_ore"),
+    sa.Column("hours", sa.Integer),
+    sa.Column("description", sa.Text, nullable=False, default=""),
+)
+
+other_income = sa.Table(
+    "other_income",
+    metadata,
+    id_column(),
+    agreement_id_column(index=True),
+    sa.Column("year", sa.Integer, nullable=False),
+    sa.Column("source", sa.String(NAME), nullable=False),
+    money_column("amount_ore"),
+)
+
+decisions = sa.Table(
+    "decisions",
+    metadata,
+    id_column(),
+    agreement_id_column(index=True),
+    sa.Column("kind", enum_of(st.DecisionKind), nullable=False),
+    sa.Column("body", sa.String(NAME), nullable=False),
+    sa.Column("meeting_date", sa.Date, nullable=False),
+    sa.Column("paragraph", sa.String(32), nullable=False),
+    sa.Column("outcome", enum_of(st.DecisionOutcome), nullable=False),
+    sa.Column("minutes_adjusted_on", sa.Date),
+    sa.Column("recorded_by", sa.String(NAME)),
+    sa.Column("period_no", sa.Integer, nullable=False, default=1),
+)
+
+signatures = sa.Table(
+    "signatures",
+    metadata,
+    id_column(),
+    agreement_id_column(),
+    sa.Column("party", sa.String(32), nullable=False),
+    sa.Column("signed_on", sa.Date, nullable=False),
+    sa.Column("signed_by", sa.String(NAME), nullable=False),
+    sa.Column("period_no", sa.Integer, nullable=False, default=1),
+    sa.UniqueConstraint("agreement_id", "party", "period_no"),
+)
+
+follow_ups = sa.Table(
+    "follow_ups",
+    metadata,
+    id_column(),
+    agreement_id_column(),
+    sa.Column("year", sa.Integer, nullable=False),
+    sa.Column("opens_on", sa.Date, nullable=False),
+    sa.Column("due_on", sa.Date, nullable=False),
+    sa.Column("state", enum_of(st.FollowUpState), nullable=False, default="planned"),
+    sa.Column("submitted_by", sa.String(NAME)),
+    sa.Column("submitted_on", sa.Date),
+    sa.Column("reviewed_by", sa.String(NAME)),
+    sa.Column("reviewed_on", sa.Date),
+    sa.Column("return_reason", sa.Text),
+    sa.Column("statistics", JSON_DICT, nullable=False),
+    version_column(),
+    sa.UniqueConstraint("agreement_id", "year"),
+    sa.Index("ix_follow_ups_state_due_on", "state", "due_on"),
+)
+
+follow_up_documents = sa.Table(
+    "follow_up_documents",
+    metadata,
+    id_column(),
+    sa.Column(
+        "follow_up_id",
+        sa.Integer,
+        sa.ForeignKey("follow_ups.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("kind", enum_of(st.DocumentKind), nullable=False),
+    sa.Column("arrived_on", sa.Date, nullable=False),
+    sa.Column("received_by", sa.String(NAME)),
+    sa.Column("note", sa.Text, nullable=False, default=""),
+)
+
+payouts = sa.Table(
+    "payouts",
+    metadata,
+    id_column(),
+    agreement_id_column(),
+    organisation_id_column(),
+    sa.Column("covers_from", sa.Date, nullable=False),
+    sa.Column("covers_to", sa.Date, nullable=False),
+    sa.Column("due_on", sa.Date, nullable=False),
+    money_column("amount_ore"),
+    sa.Column("state", enum_of(st.PayoutState), nullable=False, default="planned"),
+    sa.Column("blocked_reason", sa.Text),
+    sa.Column("released_on", sa.Date),
+    sa.Column("released_by", sa.String(NAME)),
+    version_column(),
+    sa.UniqueConstraint("agreement_id", "organisation_id", "covers_from"),
+    sa.Index("ix_payouts_state_due_on", "state", "due_on"),
+)
+
+repayment_claims = sa.Table(
+    "repayment_claims",
+    metadata,
+    id_column(),
+    agreement_id_column(),
+    organisation_id_column(),
+    sa.Column("kind", enum_of(st.ClaimKind), nullable=False),
+    money_column("amount_ore"),
+    sa.Column("basis", sa.Text, nullable=False),
+    sa.Column("raised_on", sa.Date, nullable=False),
+    sa.Column("due_on", sa.Date, nullable=False),
+    sa.Column("state", enum_of(st.ClaimState), nullable=False, default="raised"),
+    sa.Column("settled_on", sa.Date),
+    sa.Column("settled_by", sa.String(NAME)),
+    version_column(),
+    sa.UniqueConstraint("agreement_id", "organisation_id", "kind"),
+)
+
+amendments = sa.Table(
+    "amendments",
+    metadata,
+    id_column(),
+    agreement_id_column(index=True),
+    sa.Column("decided_on", sa.Date, nullable=False),
+    sa.Column("paragraph", sa.String(32), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("new_end", sa.Date),
+    sa.Column("support_changes", JSON_DICT, nullable=False),
+    sa.Column("recorded_by", sa.String(NAME)),
+)
+
+# Append-only (triggers in the migration refuse UPDATE and DELETE). The foreign key has no
+# ON DELETE: an agreement with a history cannot be deleted, its trail must outlive it.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    id_column(),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("actor", sa.String(NAME), nullable=False),
+    sa.Column("role", sa.String(64), nullable=False),
+    sa.Column("agreement_id", sa.Integer, sa.ForeignKey("agreements.id"), index=True),
+    sa.Column("entity", sa.String(32), nullable=False),
+    sa.Column("entity_key", sa.String(64), nullable=False),
+    sa.Column("trigger", sa.String(64), nullable=False),
+    sa.Column("from_state", sa.String(64), nullable=False),
+    sa.Column("to_state", sa.String(64), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False, default=""),
+    sa.Column("data", sa.JSON, nullable=False),
+)
+
+TABLES: dict[str, sa.Table] = dict(metadata.tables)

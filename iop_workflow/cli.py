@@ -1,0 +1,232 @@
+"""The `iop` command line. Command names, exit codes and JSON keys are a contract.
+
+Exit codes: 0 done; 1 unexpected; 2 usage or bad input; 3 refused by a rule
+(invalid step, guard, role, stale update); 4 not found.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .cli_support import (
+    emit_json,
+    emit_table,
+    handled,
+    now_utc,
+    parse_day,
+    ready_database,
+    database,
+    step_data,
+    stdout_is_utf8,
+)
+from .money_text import sek
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+db_app = typer.Typer(no_args_is_help=True, help="The product's database.")
+app.add_typer(db_app, name="db")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (a stable contract).")]
+AsOf = Annotated[str | None, typer.Option("--as-of", help="The day to act on (YYYY-MM-DD); default today in Sweden.")]
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema to the newest version (Alembic head)."""
+    with handled():
+        db = database()
+        db.upgrade()
+        typer.echo(f"database at head: {db.engine.url.render_as_string(hide_password=True)}")
+
+
+@app.command("import")
+def import_(file: Annotated[str, typer.Argument(help="YAML file (docs/import-format.md)")]) -> None:
+    """Import organisations, people and agreements from YAML: all or nothing."""
+    from .service.importer import import_file
+
+    with handled():
+        result = import_file(ready_database(), file, now=now_utc())
+        typer.echo(
+            f"imported {result.organisations} organisations, {result.people} people, "
+            f"{result.agreements} agreements from {file}"
+        )
+
+
+@app.command("agreements")
+def agreements(
+    state: Annotated[str | None, typer.Option(help="Only this state.")] = None,
+    municipality: Annotated[str | None, typer.Option(help="Only this preset, e.g. mjolby.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List agreements."""
+    from .service.views import list_agreements
+
+    with handled():
+        rows = list_agreements(ready_database(), state, municipality)
+        if as_json:
+            emit_json(rows)
+            return
+        emit_table(rows, [
+            ("ID", lambda r: r["id"]),
+            ("DIARIENUMMER", lambda r: r["diarienummer"]),
+            ("MUNICIPALITY", lambda r: r["municipality"]),
+            ("STATE", lambda r: r["state"]),
+            ("PERIOD", lambda r: f"{r['period']['start']} – {r['period']['end']}"),
+            ("ORGANISATION", lambda r: (r["organisation"] or {}).get("name")),
+        ])
+
+
+@app.command("show")
+def show(ref: str, as_json: JsonOpt = False) -> None:
+    """One agreement in full (REF is the id or the diarienummer)."""
+    from .service.views import show as show_view
+
+    with handled():
+        view = show_view(ready_database(), ref)
+        if as_json:
+            emit_json(view)
+            return
+        org = view["organisation"] or {}
+        typer.echo(f"{view['diarienummer']}  {view['title']}")
+        typer.echo(f"  state        {view['state']} (period {view['period_no']})")
+        typer.echo(f"  period       {view['period']['start']} – {view['period']['end']}")
+        typer.echo(f"  municipality {view['municipality']} / {view['committee']}")
+        typer.echo(f"  organisation {org.get('name')} ({org.get('organisationsnummer')})")
+        typer.echo(f"  officer      {view['officer']}")
+        for year, amount in view["economic_plan"]["support_ore"].items():
+            typer.echo(f"  support {year} {sek(amount)}")
+        for f in view["follow_ups"]:
+            typer.echo(f"  follow-up {f['year']}: {f['state']} (report due {f['report_due']})")
+        for p in view["payouts"]:
+            reason = f" — {p['blocked_reason']}" if p["blocked_reason"] else ""
+            typer.echo(f"  payout {p['id']} due {p['due']} {sek(p['amount_ore'])}: {p['state']}{reason}")
+        for c in view["claims"]:
+            typer.echo(f"  claim {c['id']} {sek(c['amount_ore'])} due {c['due']}: {c['state']}")
+
+
+@app.command("triggers")
+def triggers(ref: str, as_json: JsonOpt = False) -> None:
+    """The steps allowed now, on what, and which roles may fire them."""
+    from .service.views import agreement_steps
+
+    with handled():
+        view = agreement_steps(ready_database(), ref)
+        if as_json:
+            emit_json(view)
+            return
+        a = view["agreement"]
+        typer.echo(f"{a['diarienummer']} is {a['state']}; steps allowed now:")
+        emit_table(view["steps"], [
+            ("TRIGGER", lambda r: r["trigger"]),
+            ("ON", lambda r: r["target"] or "agreement"),
+            ("WHO", lambda r: ", ".join(r["roles"]) or "system only"),
+        ])
+
+
+@app.command("transition")
+def transition(
+    ref: str,
+    trigger: str,
+    actor: Annotated[str, typer.Option("--actor", help="Name of the person firing the step.")],
+    sets: Annotated[list[str] | None, typer.Option("--set", help="Step input key=value.")] = None,
+    file: Annotated[str | None, typer.Option("--file", help="YAML mapping of step inputs.")] = None,
+    as_of: AsOf = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fire one step (TRIGGER) on an agreement, as ACTOR."""
+    from .service.steps import transition as fire_step
+
+    with handled():
+        day = parse_day(as_of, "--as-of")
+        data = step_data(sets or [], file)
+        result = fire_step(
+            ready_database(), ref, trigger, actor_name=actor, data=data, today=day, now=now_utc()
+        )
+        changes = [
+            {"entity": c.entity, "key": c.entity_key, "trigger": c.trigger,
+             "from": c.from_state, "to": c.to_state}
+            for c in result.changes
+        ]
+        if as_json:
+            emit_json({"id": result.agreement_id, "diarienummer": result.diarienummer,
+                       "state": result.state, "changes": changes})
+            return
+        for c in changes:
+            typer.echo(f"{c['entity']} {c['key']}: {c['from']} → {c['to']} ({c['trigger']})")
+
+
+@app.command("timeline")
+def timeline(ref: str, as_of: AsOf = None, as_json: JsonOpt = False) -> None:
+    """Every dated obligation of the agreement: kind, due, responsible, status, blocks."""
+    from .service.views import agreement_timeline
+
+    with handled():
+        rows = agreement_timeline(ready_database(), ref, parse_day(as_of, "--as-of"))
+        if as_json:
+            emit_json(rows)
+            return
+        emit_table(rows, [
+            ("DUE", lambda r: r["due"]),
+            ("KIND", lambda r: r["kind"]),
+            ("RESPONSIBLE", lambda r: r["responsible"]),
+            ("STATUS", lambda r: r["status"]),
+            ("BLOCKS", lambda r: ", ".join(r["blocks"])),
+        ])
+
+
+@app.command("audit")
+def audit(ref: str, as_json: JsonOpt = False) -> None:
+    """The append-only audit trail of one agreement."""
+    from .service.views import agreement_audit
+
+    with handled():
+        rows = agreement_audit(ready_database(), ref)
+        if as_json:
+            emit_json(rows)
+            return
+        emit_table(rows, [
+            ("AT", lambda r: r["at"][:19]),
+            ("ACTOR", lambda r: f"{r['actor']} ({r['role']})"),
+            ("ON", lambda r: f"{r['entity']} {r['entity_key']}"),
+            ("TRIGGER", lambda r: r["trigger"]),
+            ("FROM", lambda r: r["from"]),
+            ("TO", lambda r: r["to"]),
+            ("REASON", lambda r: r["reason"]),
+        ])
+
+
+@app.command("policy")
+def policy(name: str, as_json: JsonOpt = False) -> None:
+    """A municipality's rules, each marked seed (its guideline) or default."""
+    from .service.policy_view import policy_view
+
+    with handled():
+        view = policy_view(name)
+        if as_json:
+            emit_json(view)
+            return
+        typer.echo(f"{view['municipality']} — {view['committee']}")
+        for rule in view["rules"]:
+            typer.echo(f"  {rule['rule']:<40} {rule['value']!s:<32} [{rule['source']}]")
+        for c in view["criteria"]:
+            mark = "required" if c["required"] else "should"
+            typer.echo(f"  criterion {c['key']} ({mark})")
+
+
+@app.command("demo")
+def demo() -> None:
+    """Walk a bundled example agreement through its lifecycle on a fresh database."""
+    from .service.demo import run_demo
+
+    with handled():
+        run_demo(echo=typer.echo)
+
+
+def main() -> None:
+    stdout_is_utf8()
+    app()
+
+
+if __name__ == "__main__":
+    main()

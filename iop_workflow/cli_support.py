@@ -1,0 +1,122 @@
+"""What every CLI command shares: the database, the clock, errors → exit codes, output."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime, timezone
+from typing import Any, NoReturn
+
+import typer
+import yaml
+
+from .config import get_settings, today_in_stockholm
+from .domain.errors import InvalidInput, IopError, NotFound, RuleViolation, StaleUpdate
+
+EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_REFUSED, EXIT_NOT_FOUND = 0, 1, 2, 3, 4
+
+
+def fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def handled() -> Iterator[None]:
+    """Map our errors to the documented exit codes; never a traceback for a user mistake."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except InvalidInput as exc:
+        fail(str(exc), EXIT_USAGE)
+    except NotFound as exc:
+        fail(str(exc).strip("'\""), EXIT_NOT_FOUND)
+    except (RuleViolation, StaleUpdate) as exc:
+        fail(f"refused: {exc}", EXIT_REFUSED)
+    except IopError as exc:
+        fail(str(exc), EXIT_UNEXPECTED)
+    except Exception as exc:  # the last line of defence: say what, keep the trace for debugging
+        if os.environ.get("IOP_DEBUG"):
+            raise
+        fail(f"unexpected {type(exc).__name__}: {exc} (set IOP_DEBUG=1 for details)", 1)
+
+
+def database() -> Any:
+    from .adapters.db import Database, default_database_url
+
+    url = get_settings().database_url or default_database_url()
+    return Database(url)
+
+
+def ready_database() -> Any:
+    """The database, refusing clearly when its schema was never created."""
+    from sqlalchemy import inspect
+
+    db = database()
+    if not inspect(db.engine).has_table("agreements"):
+        fail(
+            f"the database {db.engine.url.render_as_string(hide_password=True)} has no tables; "
+            "run `iop db upgrade` first",
+            EXIT_USAGE,
+        )
+    return db
+
+
+def parse_day(value: str | None, option: str) -> date:
+    if value is None:
+        return today_in_stockholm()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option}: '{value}' is not a date (YYYY-MM-DD)", EXIT_USAGE)
+
+
+def now_utc() -> datetime:
+    return datetime.now(tz=timezone.utc)
+
+
+def step_data(pairs: Sequence[str], file: str | None) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if file:
+        try:
+            with open(file, encoding="utf-8") as handle:
+                loaded = yaml.safe_load(handle)
+        except OSError as exc:
+            fail(f"--file: cannot read {file}: {exc.strerror}", EXIT_USAGE)
+        except yaml.YAMLError as exc:
+            fail(f"--file: {file} is not valid YAML: {exc}", EXIT_USAGE)
+        if loaded is not None and not isinstance(loaded, dict):
+            fail(f"--file: {file} must hold a mapping of step inputs", EXIT_USAGE)
+        data.update({str(k): v for k, v in (loaded or {}).items()})
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            fail(f"--set: '{pair}' is not key=value", EXIT_USAGE)
+        data[key.strip()] = value
+    return data
+
+
+def emit_json(value: Any) -> None:
+    typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def emit_table(rows: list[dict[str, Any]], columns: Sequence[tuple[str, Callable[[dict[str, Any]], Any]]]) -> None:
+    if not rows:
+        typer.echo("(none)")
+        return
+    cells = [[str(get(row) if get(row) is not None else "") for _, get in columns] for row in rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, (h, _) in enumerate(columns)]
+    typer.echo("  ".join(h.ljust(w) for (h, _), w in zip(columns, widths, strict=True)).rstrip())
+    for cell in cells:
+        typer.echo("  ".join(c.ljust(w) for c, w in zip(cell, widths, strict=True)).rstrip())
+
+
+def stdout_is_utf8() -> None:
+    # Swedish names must survive a pipe even under a C locale.
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(encoding="utf-8")
+        sys.stderr.reconfigure(encoding="utf-8")  # type: ignore[union-attr]

@@ -1,0 +1,162 @@
+"""The four state machines, declared as data and built once with `transitions`.
+
+One machine per entity kind serves every object of that kind (the model is bound
+only for the duration of one step), so sweeping thousands of rows costs nothing
+extra. Guards are named functions from `guards.py`: the diagrams in docs/ show
+them on the arrows, and each raises `GuardRefused` with its reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any
+
+from transitions import Machine
+
+from . import guards as g
+from .states import AgreementState as A
+from .states import ClaimState as C
+from .states import FollowUpState as F
+from .states import PayoutState as P
+
+Guard = Callable[[Any], bool]
+
+
+def _t(trigger: str, source: Any, dest: Any, *conds: Guard) -> dict[str, Any]:
+    return {"trigger": trigger, "source": source, "dest": dest, "conditions": list(conds)}
+
+
+LIVE = [A.ACTIVE, A.RENEWAL, A.NOT_RENEWED]
+
+AGREEMENT_TRANSITIONS = [
+    _t("assess_criterion", A.INITIATIVE, None, g.criterion_known),
+    _t("start_dialogue", A.INITIATIVE, A.DIALOGUE, g.criteria_pass, g.registered_if_required),
+    _t("reject", A.INITIATIVE, A.REJECTED, g.reason_given),
+    _t("withdraw", [A.INITIATIVE, A.DIALOGUE, A.ECONOMIC_PLAN, A.DECISION], A.WITHDRAWN),
+    _t("propose_plan", A.DIALOGUE, A.ECONOMIC_PLAN, g.dialogue_outcome_recorded, g.period_ok),
+    _t("back_to_dialogue", A.ECONOMIC_PLAN, A.DIALOGUE),
+    _t(
+        "submit_for_decision",
+        A.ECONOMIC_PLAN,
+        A.DECISION,
+        g.period_ok,
+        g.support_covers_period,
+        g.both_parties_contribute,
+        g.shares_complete,
+    ),
+    _t("approve_decision", A.DECISION, A.SIGNING, g.decision_recorded),
+    _t("reject_decision", A.DECISION, A.REJECTED, g.decision_recorded),
+    _t("return_decision", A.DECISION, A.ECONOMIC_PLAN, g.decision_recorded),
+    _t("sign", A.SIGNING, None, g.signer_may_sign),
+    _t("activate", A.SIGNING, A.ACTIVE, g.approving_decision, g.all_signed),
+    _t("amend", A.ACTIVE, None, g.amendment_ok, g.period_ok),
+    _t("start_renewal", A.ACTIVE, A.RENEWAL, g.in_final_year),
+    _t(
+        "renew",
+        A.RENEWAL,
+        A.ACTIVE,
+        g.renewal_decided_in_time,
+        g.period_ok,
+        g.support_covers_period,
+    ),
+    _t("decline_renewal", [A.ACTIVE, A.RENEWAL], A.NOT_RENEWED),
+    _t("end", LIVE, A.ENDED, g.period_over),
+    _t("terminate", LIVE, A.TERMINATED, g.termination_date_ok, g.reason_given),
+    _t("raise_claim", [A.TERMINATED, A.ENDED], A.REPAYMENT, g.money_owed),
+    _t("close", A.TERMINATED, A.CLOSED, g.nothing_owed, g.final_follow_up_done),
+    _t("close", A.ENDED, A.CLOSED, g.final_follow_up_done),
+    _t("close", A.REPAYMENT, A.CLOSED, g.claims_settled, g.final_follow_up_done),
+]
+
+FOLLOW_UP_TRANSITIONS = [
+    _t("open_follow_up", F.PLANNED, F.OPEN, g.follow_up_opening_reached),
+    _t("receive_document", [F.OPEN, F.OVERDUE, F.RETURNED, F.SUBMITTED], None, g.document_ok),
+    _t("submit_report", [F.OPEN, F.OVERDUE, F.RETURNED], F.SUBMITTED),
+    _t(
+        "approve_follow_up",
+        F.SUBMITTED,
+        F.APPROVED,
+        g.documents_complete,
+        g.statistics_complete,
+        g.approver_is_not_submitter,
+    ),
+    _t("return_follow_up", F.SUBMITTED, F.RETURNED, g.reason_given),
+    _t("mark_report_overdue", [F.OPEN, F.RETURNED], F.OVERDUE, g.report_past_due),
+    _t("cancel_follow_up", [F.PLANNED, F.OPEN, F.OVERDUE, F.RETURNED], F.CANCELLED),
+]
+
+PAYOUT_TRANSITIONS = [
+    _t("release_payout", [P.PLANNED, P.BLOCKED], P.RELEASED, g.payout_due, g.gate_holds),
+    _t("block_payout", [P.PLANNED, P.BLOCKED], P.BLOCKED, g.payout_due, g.gate_fails),
+    _t("cancel_payout", [P.PLANNED, P.BLOCKED], P.CANCELLED),
+]
+
+CLAIM_TRANSITIONS = [
+    _t("mark_claim_overdue", C.RAISED, C.OVERDUE, g.claim_past_due),
+    _t("record_claim_paid", [C.RAISED, C.OVERDUE], C.PAID),
+    _t("offset_claim", [C.RAISED, C.OVERDUE], C.OFFSET),
+    _t("write_off_claim", [C.RAISED, C.OVERDUE], C.WRITTEN_OFF, g.reason_given),
+]
+
+DEFINITIONS: dict[str, tuple[type[StrEnum], Any, list[dict[str, Any]]]] = {
+    "agreement": (A, A.INITIATIVE, AGREEMENT_TRANSITIONS),
+    "follow_up": (F, F.PLANNED, FOLLOW_UP_TRANSITIONS),
+    "payout": (P, P.PLANNED, PAYOUT_TRANSITIONS),
+    "claim": (C, C.RAISED, CLAIM_TRANSITIONS),
+}
+
+TITLES = {
+    "agreement": "IOP agreement (överenskommelse)",
+    "follow_up": "Annual follow-up (uppföljning)",
+    "payout": "Payout (utbetalning)",
+    "claim": "Repayment claim (återkrav)",
+}
+
+
+def _build(entity: str) -> Machine:
+    states, initial, transitions = DEFINITIONS[entity]
+    return Machine(
+        model=None,
+        states=states,
+        transitions=transitions,
+        initial=initial,
+        auto_transitions=False,
+        send_event=True,
+        model_attribute="state",
+    )
+
+
+MACHINES: dict[str, Machine] = {entity: _build(entity) for entity in DEFINITIONS}
+
+ENTITY_OF: dict[str, str] = {
+    t["trigger"]: entity for entity, (_, _, table) in DEFINITIONS.items() for t in table
+}
+
+
+def triggers_from(entity: str, state: StrEnum) -> list[str]:
+    """The steps the machine allows from `state` (before guards and roles)."""
+    return sorted(set(MACHINES[entity].get_triggers(state)))
+
+
+def mermaid(entity: str) -> str:
+    """The Mermaid state diagram of one machine, generated from its definition."""
+    from transitions.extensions import GraphMachine
+
+    states, initial, transitions = DEFINITIONS[entity]
+
+    class _Model:
+        pass
+
+    machine = GraphMachine(
+        model=_Model(),
+        states=states,
+        transitions=transitions,
+        initial=initial,
+        auto_transitions=False,
+        graph_engine="mermaid",
+        show_conditions=True,
+        title=TITLES[entity],
+        model_attribute="state",
+    )
+    return str(machine.models[0].get_graph().draw(None))

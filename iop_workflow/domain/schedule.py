@@ -1,0 +1,131 @@
+"""Keep an agreement's follow-ups and payouts in line with its period and plan.
+
+Called when an agreement is activated, renewed, amended or terminated. Released
+payouts are history and never change; planned and blocked ones follow the plan
+(a tilläggsavtal changes instalments not yet released).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from .context import StepContext
+from .deadlines import effective_payout_dates, follow_up_dates, follow_up_years
+from .firing import fire_machine
+from .instalments import plan_instalments, split_shares
+from .model import Agreement, FollowUp, Payout
+from .money import split_largest_remainder
+from .states import FollowUpState, PayoutState
+
+OPEN_PAYOUT = {PayoutState.PLANNED, PayoutState.BLOCKED}
+CANCELLABLE_FOLLOW_UP = {
+    FollowUpState.PLANNED,
+    FollowUpState.OPEN,
+    FollowUpState.OVERDUE,
+    FollowUpState.RETURNED,
+}
+
+
+def last_active_day(agreement: Agreement) -> date:
+    return agreement.terminated_on or agreement.end
+
+
+def desired_payouts(ctx: StepContext) -> dict[tuple[date, int], Payout]:
+    agreement, policy = ctx.agreement, ctx.policy
+    support = {s.year: s.amount_ore for s in agreement.support}
+    instalments = plan_instalments(
+        start=agreement.origin,
+        end=agreement.end,
+        support=support,
+        parts=policy.payout_parts,
+        dates=effective_payout_dates(agreement, policy),
+    )
+    wanted: dict[tuple[date, int], Payout] = {}
+    shares = [p.share_bp for p in agreement.parties]
+    for instalment in instalments:
+        amounts = split_shares(instalment.amount_ore, shares)
+        for party, amount in zip(agreement.parties, amounts, strict=True):
+            org_id = party.organisation.id if party.organisation.id is not None else -1
+            wanted[(instalment.covers_from, org_id)] = Payout(
+                organisation_id=org_id,
+                covers_from=instalment.covers_from,
+                covers_to=instalment.covers_to,
+                due_on=instalment.due_on,
+                amount_ore=amount,
+            )
+    return wanted
+
+
+def sync_schedule(ctx: StepContext) -> None:
+    agreement = ctx.agreement
+    years = follow_up_years(agreement)
+    for year in years:
+        opens_on, due_on = follow_up_dates(agreement, ctx.policy, year)
+        existing = agreement.follow_up(year)
+        if existing is None:
+            agreement.follow_ups.append(FollowUp(year=year, opens_on=opens_on, due_on=due_on))
+        elif existing.state in CANCELLABLE_FOLLOW_UP:
+            existing.opens_on, existing.due_on = opens_on, due_on
+    for follow_up in list(agreement.follow_ups):
+        if follow_up.year not in years and follow_up.state in CANCELLABLE_FOLLOW_UP:
+            fire_machine(
+                ctx, "follow_up", follow_up, "cancel_follow_up", reason="outside the period"
+            )
+
+    wanted = {} if agreement.terminated_on else desired_payouts(ctx)
+    have = {(p.covers_from, p.organisation_id): p for p in agreement.payouts}
+    _rest_after_released(agreement, wanted, have)
+    for key, payout in wanted.items():
+        current = have.get(key)
+        if current is None:
+            agreement.payouts.append(payout)
+        elif current.state in OPEN_PAYOUT:
+            current.covers_to, current.due_on = payout.covers_to, payout.due_on
+            current.amount_ore = payout.amount_ore
+    for key, payout in have.items():
+        if key not in wanted and payout.state in OPEN_PAYOUT:
+            reason = (
+                f"agreement terminated {agreement.terminated_on}"
+                if agreement.terminated_on
+                else "no longer in the payout plan"
+            )
+            fire_machine(ctx, "payout", payout, "cancel_payout", reason=reason)
+
+
+def _rest_after_released(
+    agreement: Agreement,
+    wanted: dict[tuple[date, int], Payout],
+    have: dict[tuple[date, int], Payout],
+) -> None:
+    """A year's released instalments keep their amounts; its open ones share the rest.
+
+    So when a tilläggsavtal changes the support of a year that is partly paid, the
+    year's payouts to each party still sum to that party's share of the new support
+    (never less than what is already paid: that would need a repayment claim).
+    """
+    groups: dict[tuple[int, int], list[tuple[date, int]]] = {}
+    for key in wanted:
+        groups.setdefault((key[0].year, key[1]), []).append(key)
+    for (year, org_id), keys in groups.items():
+        paid = sum(
+            p.amount_ore
+            for p in agreement.payouts
+            if p.state is PayoutState.RELEASED
+            and p.covers_from.year == year
+            and p.organisation_id == org_id
+        )
+        if not paid:
+            continue
+        open_keys = [k for k in keys if k not in have or have[k].state in OPEN_PAYOUT]
+        if not open_keys:
+            continue
+        rest = max(0, sum(wanted[k].amount_ore for k in keys) - paid)
+        weights = [wanted[k].amount_ore for k in open_keys]
+        if not any(weights):
+            weights = [1] * len(open_keys)
+        for key, amount in zip(open_keys, split_largest_remainder(rest, weights), strict=True):
+            wanted[key].amount_ore = amount
+
+
+def claim_due(ctx: StepContext) -> date:
+    return ctx.today + timedelta(days=ctx.policy.claim_due_days)

@@ -1,0 +1,134 @@
+"""The one entry point for changing an agreement: `fire(...)`.
+
+It checks the step against the state machine, parses the step's input, runs the
+guards, changes state, applies the step's effects and returns every state change
+(the step itself first, then what it cascaded into, such as cancelled payouts).
+The caller (the service layer) persists the changes and one audit record each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from .context import StateChange, StepContext, StepData
+from .errors import InvalidInput, InvalidStep, NotFound, NotPermitted
+from .firing import check_allowed, fire_machine
+from .machines import ENTITY_OF, triggers_from
+from .model import Agreement
+from .policy import Policy
+from .roles import Actor, may_fire, roles_for
+from .states import ClaimState, FollowUpState, PayoutState, Role
+from .steps import STEPS
+
+
+@dataclass(frozen=True)
+class AvailableStep:
+    trigger: str
+    entity: str
+    target: str  # "" for the agreement, "year=2027", "payout=12", "claim=3"
+    roles: tuple[str, ...]
+
+
+def resolve_target(agreement: Agreement, entity: str, data: StepData) -> Any:
+    if entity == "agreement":
+        return agreement
+    if entity == "follow_up":
+        year = data.integer("year", required=True)
+        found = agreement.follow_up(year or 0)
+        if found is None:
+            raise NotFound(f"agreement {agreement.diarienummer} has no follow-up for {year}")
+        return found
+    key = "payout" if entity == "payout" else "claim"
+    wanted = data.integer(key, required=True)
+    items = agreement.payouts if entity == "payout" else agreement.claims
+    for item in items:
+        if item.id == wanted:
+            return item
+    raise NotFound(f"agreement {agreement.diarienummer} has no {key} {wanted}")
+
+
+def fire(
+    agreement: Agreement,
+    trigger: str,
+    *,
+    actor: Actor,
+    today: date,
+    policy: Policy,
+    data: Mapping[str, Any] | None = None,
+    check_role: bool = True,
+) -> list[StateChange]:
+    """Fire `trigger` on `agreement` (or on one of its follow-ups, payouts, claims)."""
+    entity = ENTITY_OF.get(trigger)
+    if entity is None:
+        allowed = [s.trigger for s in available_steps(agreement)]
+        raise InvalidStep(
+            f"agreement {agreement.diarienummer}", trigger, agreement.state.value, allowed
+        )
+    if check_role and not may_fire(actor.role, trigger):
+        raise NotPermitted(
+            actor.name, actor.role.value, trigger, sorted(r.value for r in roles_for(trigger))
+        )
+    step_data = StepData(data, trigger)
+    target = resolve_target(agreement, entity, step_data)
+    check_allowed(entity, target, trigger)
+    ctx = StepContext(agreement, policy, actor, today, trigger, step_data, target)
+    step = STEPS[trigger]
+    step.prepare(ctx)
+    step_data.refuse_unused()
+    fire_machine(
+        ctx, entity, target, trigger, reason=ctx.values.get("reason", ""), data=_audit_data(ctx)
+    )
+    step.apply(ctx)
+    return ctx.changes
+
+
+def _audit_data(ctx: StepContext) -> dict[str, Any]:
+    return {key: _plain(value) for key, value in ctx.data.raw.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, (str, int, bool)) or value is None:
+        return value
+    return str(value)
+
+
+_DONE_FOLLOW_UP = {FollowUpState.APPROVED, FollowUpState.CANCELLED}
+_DONE_PAYOUT = {PayoutState.RELEASED, PayoutState.CANCELLED}
+_OPEN_CLAIM = {ClaimState.RAISED, ClaimState.OVERDUE}
+
+
+def available_steps(agreement: Agreement) -> list[AvailableStep]:
+    """Every step the machines allow now (guards aside), on the agreement and its parts."""
+
+    def steps(entity: str, state: Any, target: str) -> list[AvailableStep]:
+        return [
+            AvailableStep(
+                trigger=t,
+                entity=entity,
+                target=target,
+                roles=tuple(sorted(r.value for r in roles_for(t) if r is not Role.SYSTEM)),
+            )
+            for t in triggers_from(entity, state)
+        ]
+
+    found = steps("agreement", agreement.state, "")
+    for follow_up in agreement.follow_ups:
+        if follow_up.state not in _DONE_FOLLOW_UP:
+            found += steps("follow_up", follow_up.state, f"year={follow_up.year}")
+    for payout in agreement.payouts:
+        if payout.state not in _DONE_PAYOUT:
+            found += steps("payout", payout.state, f"payout={payout.id}")
+    for claim in agreement.claims:
+        if claim.state in _OPEN_CLAIM:
+            found += steps("claim", claim.state, f"claim={claim.id}")
+    return found
+
+
+__all__ = ["AvailableStep", "InvalidInput", "available_steps", "fire"]

@@ -1,0 +1,156 @@
+"""Follow-up history (uppföljning) of an imported agreement.
+
+Only agreements that have been active have follow-ups. An imported follow-up
+must satisfy what its own steps demand (domain/machines.py): an approved one
+has every required document, the statistics the agreement names, and a
+reviewer other than the submitter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Protocol
+
+from ..domain import deadlines
+from ..domain.errors import InvalidInput
+from ..domain.model import Agreement, FollowUp, FollowUpDocument
+from ..domain.policy import Policy
+from ..domain.states import FollowUpState as F
+from ..domain.states import Role
+from .bundle import Where
+from .phases import ACTIVE, rank
+from .schema import AgreementIn, FollowUpIn, bare_message
+
+FollowUpDates = Callable[[Agreement, Policy, int], tuple[date, date]]
+"""(agreement, policy, year) -> (opens_on, due_on); the deadline engine's by default."""
+
+default_follow_up_dates: FollowUpDates = deadlines.follow_up_dates
+
+_SUBMITTED = {F.SUBMITTED, F.RETURNED, F.APPROVED}
+_REVIEWED = {F.RETURNED, F.APPROVED}
+
+
+class Require(Protocol):
+    def __call__(
+        self,
+        name: str,
+        roles: tuple[Role, ...],
+        where: Where,
+        *,
+        municipality: str | None = None,
+        organisations: tuple[str, ...] = (),
+    ) -> None: ...
+
+
+def follow_ups(
+    raw: AgreementIn,
+    agreement: Agreement,
+    policy: Policy,
+    require: Require,
+    at: Callable[[str], Where],
+    dates: FollowUpDates,
+) -> list[FollowUp]:
+    records = raw.follow_ups or []
+    reached = rank(agreement.state)
+    if records and (reached is None or reached < ACTIVE):
+        raise at("follow_ups").refuse(
+            f"an agreement in state '{agreement.state.value}' has no follow-ups yet"
+        )
+    found: list[FollowUp] = []
+    for index, item in enumerate(records):
+        field = f"follow_ups[{index}]"
+        if not agreement.start.year <= item.year <= agreement.end.year:
+            raise at(f"{field}.year").refuse(
+                f"{item.year} is outside the period {agreement.start} – {agreement.end}"
+            )
+        if any(f.year == item.year for f in found):
+            raise at(f"{field}.year").refuse(f"{item.year} is followed up twice")
+        inside = _Inside(at, field)
+        _check_state(item, agreement, policy, inside)
+        _check_people(item, agreement, require, inside)
+        try:
+            opens_on, due_on = dates(agreement, policy, item.year)
+        except InvalidInput as error:
+            raise at(f"{field}.year").refuse(bare_message(error)) from None
+        found.append(
+            FollowUp(
+                year=item.year,
+                opens_on=opens_on,
+                due_on=due_on,
+                state=item.state,
+                submitted_by=item.submitted_by,
+                submitted_on=item.submitted_on,
+                reviewed_by=item.reviewed_by,
+                reviewed_on=item.reviewed_on,
+                return_reason=item.return_reason,
+                statistics=dict(item.statistics or {}),
+                documents=[
+                    FollowUpDocument(d.kind, d.arrived, d.received_by, d.note)
+                    for d in item.documents or []
+                ],
+            )
+        )
+    return sorted(found, key=lambda f: f.year)
+
+
+class _Inside:
+    """Fields of one follow-up record, named from the agreement's record."""
+
+    def __init__(self, at: Callable[[str], Where], prefix: str) -> None:
+        self.at, self.prefix = at, prefix
+
+    def __call__(self, name: str) -> Where:
+        return self.at(f"{self.prefix}.{name}")
+
+
+def _check_state(item: FollowUpIn, agreement: Agreement, policy: Policy, at: _Inside) -> None:
+    state = item.state.value
+    if item.state in _SUBMITTED and item.submitted_by is None:
+        raise at("submitted_by").refuse(f"is required for a follow-up that is {state}")
+    if item.state in _REVIEWED and item.reviewed_by is None:
+        raise at("reviewed_by").refuse(f"is required for a follow-up that is {state}")
+    if item.state is F.RETURNED and item.return_reason is None:
+        raise at("return_reason").refuse("is required for a returned follow-up (komplettering)")
+    if item.reviewed_by is not None and item.reviewed_by == item.submitted_by:
+        raise at("reviewed_by").refuse(
+            f"{item.reviewed_by} submitted the report and may not review it"
+        )
+    if item.submitted_on and item.reviewed_on and item.reviewed_on < item.submitted_on:
+        raise at("reviewed_on").refuse(
+            f"{item.reviewed_on} is before the submission on {item.submitted_on}"
+        )
+    if item.state is F.APPROVED:
+        arrived = {d.kind for d in item.documents or []}
+        missing = [k.value for k in policy.required_documents if k not in arrived]
+        if missing:
+            raise at("documents").refuse(f"an approved follow-up lacks {', '.join(missing)}")
+        statistics = item.statistics or {}
+        absent = [i for i in agreement.indicators if i not in statistics]
+        if absent:
+            raise at("statistics").refuse(
+                f"an approved follow-up lacks the indicators {', '.join(absent)}"
+            )
+
+
+def _check_people(item: FollowUpIn, agreement: Agreement, require: Require, at: _Inside) -> None:
+    orgnrs = tuple(p.organisation.organisationsnummer for p in agreement.parties)
+    municipality = agreement.municipality
+    if item.submitted_by is not None:
+        require(item.submitted_by, (Role.ORG_REP,), at("submitted_by"), organisations=orgnrs)
+    if item.reviewed_by is not None:
+        require(
+            item.reviewed_by,
+            (Role.OFFICER, Role.MANAGER),
+            at("reviewed_by"),
+            municipality=municipality,
+        )
+    for index, document in enumerate(item.documents or []):
+        if document.received_by is not None:
+            require(
+                document.received_by,
+                (Role.OFFICER, Role.ORG_REP),
+                at(f"documents[{index}].received_by"),
+                municipality=municipality,
+                organisations=orgnrs,
+            )

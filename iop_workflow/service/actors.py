@@ -1,0 +1,36 @@
+"""Who is acting: turn a name into an `Actor` and check they belong to the agreement."""
+
+from __future__ import annotations
+
+from ..adapters.db import Repository
+from ..domain.errors import NotFound, RuleViolation
+from ..domain.model import Agreement
+from ..domain.roles import SYSTEM_ACTOR, Actor
+from ..domain.states import Role
+
+
+def resolve_actor(repo: Repository, name: str, agreement: Agreement) -> Actor:
+    if name == SYSTEM_ACTOR.name:
+        return SYSTEM_ACTOR
+    person = repo.person(name)
+    if person is None:
+        raise NotFound(f"no person named '{name}'; people are added with `iop import`")
+    if person.role is Role.ORG_REP:
+        orgnr = _represented(agreement, person.organisation_id)
+        if orgnr is None:
+            raise RuleViolation(
+                f"{name} does not represent any party to agreement {agreement.diarienummer}"
+            )
+        return Actor(name=name, role=person.role, organisation=orgnr)
+    if person.municipality and person.municipality != agreement.municipality:
+        raise RuleViolation(
+            f"{name} works for {person.municipality}, not for {agreement.municipality}"
+        )
+    return Actor(name=name, role=person.role, municipality=person.municipality)
+
+
+def _represented(agreement: Agreement, organisation_id: int | None) -> str | None:
+    for party in agreement.parties:
+        if organisation_id is not None and party.organisation.id == organisation_id:
+            return party.organisation.organisationsnummer
+    return None

@@ -1,0 +1,137 @@
+"""`iop import FILE`: store a parsed import file in one transaction, or nothing at all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from ..adapters.db import Database, Repository
+from ..config import today_in_stockholm
+from ..domain.context import StepContext, StepData
+from ..domain.errors import InvalidInput
+from ..domain.model import Agreement, AuditRecord, Organisation, Person
+from ..domain.roles import SYSTEM_ACTOR
+from ..domain.schedule import sync_schedule
+from ..domain.states import AgreementState
+from ..importing import ImportBundle, load_yaml
+from ..importing.locate import record_label
+from ..policies import load_policy
+from .steps import audit_records
+
+# States in which an agreement has a payout plan and follow-ups.
+SCHEDULED = {
+    AgreementState.ACTIVE,
+    AgreementState.RENEWAL,
+    AgreementState.NOT_RENEWED,
+    AgreementState.ENDED,
+    AgreementState.TERMINATED,
+    AgreementState.REPAYMENT,
+    AgreementState.CLOSED,
+}
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    organisations: int
+    people: int
+    agreements: int
+
+
+def import_file(db: Database, path: str, *, now: datetime) -> ImportResult:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}", field="FILE") from None
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{path} is not UTF-8 text", field="FILE") from None
+    return import_bundle(db, load_yaml(text), now=now, source=Path(path).name)
+
+
+def import_bundle(
+    db: Database, bundle: ImportBundle, *, now: datetime, source: str = "import"
+) -> ImportResult:
+    today = today_in_stockholm(now)
+    with db.write() as session:
+        repo = Repository(session)
+        _refuse_known(repo, bundle)
+        stored = {
+            nr: org for nr in bundle.unresolved_orgnrs if (org := repo.organisation_by_orgnr(nr))
+        }
+        bundle.resolve_organisations(stored)
+        for organisation in bundle.organisations:
+            repo.add(organisation)
+        repo.flush()
+        by_orgnr = {o.organisationsnummer: o for o in bundle.organisations} | stored
+        for person, orgnr in bundle.people:
+            if orgnr is not None:
+                person.organisation_id = _orgnr_id(repo, by_orgnr, orgnr)
+            repo.add(person)
+        repo.flush()
+        bundle.check_people(lambda name: _lookup(repo, name))
+        for agreement in bundle.agreements:
+            for party in agreement.parties:
+                party.organisation_id = party.organisation.id
+            repo.add(agreement)
+        repo.flush()
+        for agreement in bundle.agreements:
+            _schedule(repo, agreement, today, now, source)
+        return ImportResult(len(bundle.organisations), len(bundle.people), len(bundle.agreements))
+
+
+def _refuse_known(repo: Repository, bundle: ImportBundle) -> None:
+    for i, org in enumerate(bundle.organisations):
+        if repo.organisation_by_orgnr(org.organisationsnummer):
+            raise InvalidInput(
+                f"{org.organisationsnummer} is already in the database",
+                record=record_label("organisations", i, org.organisationsnummer),
+                field="organisationsnummer",
+            )
+    for i, (person, _) in enumerate(bundle.people):
+        if repo.person(person.name):
+            raise InvalidInput(
+                f"{person.name} is already in the database",
+                record=record_label("people", i, person.name),
+                field="name",
+            )
+    for i, agreement in enumerate(bundle.agreements):
+        if repo.find_agreement(agreement.diarienummer):
+            raise InvalidInput(
+                f"{agreement.diarienummer} is already in the database",
+                record=record_label("agreements", i, agreement.diarienummer),
+                field="diarienummer",
+            )
+
+
+def _orgnr_id(repo: Repository, by_orgnr: dict[str, Organisation], orgnr: str) -> int | None:
+    found = by_orgnr.get(orgnr) or repo.organisation_by_orgnr(orgnr)
+    return None if found is None else found.id
+
+
+def _lookup(repo: Repository, name: str) -> tuple[Person, str | None] | None:
+    person = repo.person(name)
+    if person is None:
+        return None
+    org = repo.organisation(person.organisation_id) if person.organisation_id else None
+    return person, None if org is None else org.organisationsnummer
+
+
+def _schedule(
+    repo: Repository, agreement: Agreement, today: date, now: datetime, source: str
+) -> None:
+    """Give an imported running agreement its follow-ups and payouts; audit the import."""
+    ctx = StepContext(
+        agreement, load_policy(agreement.municipality), SYSTEM_ACTOR, today, "import",
+        StepData({}, "import"), agreement,
+    )
+    if agreement.state in SCHEDULED:
+        sync_schedule(ctx)
+    repo.flush()
+    record = AuditRecord(
+        at=now, actor="import", role="system", agreement_id=agreement.id, entity="agreement",
+        entity_key=agreement.diarienummer, trigger="import", from_state="",
+        to_state=agreement.state.value, reason=f"imported from {source}", data={"file": source},
+    )
+    repo.add_audit(record)
+    for extra in audit_records(agreement, SYSTEM_ACTOR, ctx.changes, now):
+        repo.add_audit(extra)

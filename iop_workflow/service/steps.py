@@ -1,0 +1,93 @@
+"""Fire one step on one agreement: load, check the actor, fire, audit, commit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.orm.attributes import flag_modified
+
+from ..adapters.db import Database, Repository
+from ..domain.context import StateChange
+from ..domain.model import Agreement, AuditRecord
+from ..domain.roles import Actor
+from ..domain.workflow import fire
+from ..policies import load_policy
+
+
+@dataclass(frozen=True)
+class StepResult:
+    agreement_id: int
+    diarienummer: str
+    state: str
+    changes: list[StateChange]
+
+
+def audit_records(
+    agreement: Agreement, actor: Actor, changes: list[StateChange], now: datetime
+) -> list[AuditRecord]:
+    return [
+        AuditRecord(
+            at=now,
+            actor=actor.name,
+            role=actor.role.value,
+            agreement_id=agreement.id,
+            entity=change.entity,
+            entity_key=change.entity_key,
+            trigger=change.trigger,
+            from_state=change.from_state,
+            to_state=change.to_state,
+            reason=change.reason,
+            data=dict(change.data),
+        )
+        for change in changes
+    ]
+
+
+def apply_step(
+    repo: Repository,
+    agreement: Agreement,
+    trigger: str,
+    *,
+    actor: Actor,
+    data: Mapping[str, Any] | None,
+    today: date,
+    now: datetime,
+) -> list[StateChange]:
+    """Fire inside the caller's transaction and write one audit record per change."""
+    changes = fire(
+        agreement, trigger, actor=actor, today=today, policy=load_policy(agreement.municipality),
+        data=data,
+    )
+    # Every step bumps the agreement's version, so two concurrent steps on one
+    # agreement cannot both commit: the second fails the optimistic check.
+    flag_modified(agreement, "state")
+    repo.flush()
+    for record in audit_records(agreement, actor, changes, now):
+        repo.add_audit(record)
+    return changes
+
+
+def transition(
+    db: Database,
+    ref: str,
+    trigger: str,
+    *,
+    actor_name: str,
+    data: Mapping[str, Any] | None = None,
+    today: date,
+    now: datetime,
+) -> StepResult:
+    from .actors import resolve_actor
+
+    with db.write() as session:
+        repo = Repository(session)
+        agreement = repo.agreement(ref)
+        actor = resolve_actor(repo, actor_name, agreement)
+        changes = apply_step(
+            repo, agreement, trigger, actor=actor, data=data, today=today, now=now
+        )
+        assert agreement.id is not None
+        return StepResult(agreement.id, agreement.diarienummer, agreement.state.value, changes)

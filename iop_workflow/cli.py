@@ -11,15 +11,15 @@ from typing import Annotated
 import typer
 
 from .cli_support import (
+    database,
     emit_json,
     emit_table,
     handled,
     now_utc,
     parse_day,
     ready_database,
-    database,
-    step_data,
     stdout_is_utf8,
+    step_data,
 )
 from .money_text import sek
 
@@ -28,7 +28,10 @@ db_app = typer.Typer(no_args_is_help=True, help="The product's database.")
 app.add_typer(db_app, name="db")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (a stable contract).")]
-AsOf = Annotated[str | None, typer.Option("--as-of", help="The day to act on (YYYY-MM-DD); default today in Sweden.")]
+AsOf = Annotated[
+    str | None,
+    typer.Option("--as-of", help="The day to act on (YYYY-MM-DD); default today in Sweden."),
+]
 
 
 @db_app.command("upgrade")
@@ -67,14 +70,17 @@ def agreements(
         if as_json:
             emit_json(rows)
             return
-        emit_table(rows, [
-            ("ID", lambda r: r["id"]),
-            ("DIARIENUMMER", lambda r: r["diarienummer"]),
-            ("MUNICIPALITY", lambda r: r["municipality"]),
-            ("STATE", lambda r: r["state"]),
-            ("PERIOD", lambda r: f"{r['period']['start']} – {r['period']['end']}"),
-            ("ORGANISATION", lambda r: (r["organisation"] or {}).get("name")),
-        ])
+        emit_table(
+            rows,
+            [
+                ("ID", lambda r: r["id"]),
+                ("DIARIENUMMER", lambda r: r["diarienummer"]),
+                ("MUNICIPALITY", lambda r: r["municipality"]),
+                ("STATE", lambda r: r["state"]),
+                ("PERIOD", lambda r: f"{r['period']['start']} – {r['period']['end']}"),
+                ("ORGANISATION", lambda r: (r["organisation"] or {}).get("name")),
+            ],
+        )
 
 
 @app.command("show")
@@ -100,7 +106,9 @@ def show(ref: str, as_json: JsonOpt = False) -> None:
             typer.echo(f"  follow-up {f['year']}: {f['state']} (report due {f['report_due']})")
         for p in view["payouts"]:
             reason = f" — {p['blocked_reason']}" if p["blocked_reason"] else ""
-            typer.echo(f"  payout {p['id']} due {p['due']} {sek(p['amount_ore'])}: {p['state']}{reason}")
+            typer.echo(
+                f"  payout {p['id']} due {p['due']} {sek(p['amount_ore'])}: {p['state']}{reason}"
+            )
         for c in view["claims"]:
             typer.echo(f"  claim {c['id']} {sek(c['amount_ore'])} due {c['due']}: {c['state']}")
 
@@ -117,11 +125,14 @@ def triggers(ref: str, as_json: JsonOpt = False) -> None:
             return
         a = view["agreement"]
         typer.echo(f"{a['diarienummer']} is {a['state']}; steps allowed now:")
-        emit_table(view["steps"], [
-            ("TRIGGER", lambda r: r["trigger"]),
-            ("ON", lambda r: r["target"] or "agreement"),
-            ("WHO", lambda r: ", ".join(r["roles"]) or "system only"),
-        ])
+        emit_table(
+            view["steps"],
+            [
+                ("TRIGGER", lambda r: r["trigger"]),
+                ("ON", lambda r: r["target"] or "agreement"),
+                ("WHO", lambda r: ", ".join(r["roles"]) or "system only"),
+            ],
+        )
 
 
 @app.command("transition")
@@ -144,13 +155,24 @@ def transition(
             ready_database(), ref, trigger, actor_name=actor, data=data, today=day, now=now_utc()
         )
         changes = [
-            {"entity": c.entity, "key": c.entity_key, "trigger": c.trigger,
-             "from": c.from_state, "to": c.to_state}
+            {
+                "entity": c.entity,
+                "key": c.entity_key,
+                "trigger": c.trigger,
+                "from": c.from_state,
+                "to": c.to_state,
+            }
             for c in result.changes
         ]
         if as_json:
-            emit_json({"id": result.agreement_id, "diarienummer": result.diarienummer,
-                       "state": result.state, "changes": changes})
+            emit_json(
+                {
+                    "id": result.agreement_id,
+                    "diarienummer": result.diarienummer,
+                    "state": result.state,
+                    "changes": changes,
+                }
+            )
             return
         for c in changes:
             typer.echo(f"{c['entity']} {c['key']}: {c['from']} → {c['to']} ({c['trigger']})")
@@ -166,13 +188,16 @@ def timeline(ref: str, as_of: AsOf = None, as_json: JsonOpt = False) -> None:
         if as_json:
             emit_json(rows)
             return
-        emit_table(rows, [
-            ("DUE", lambda r: r["due"]),
-            ("KIND", lambda r: r["kind"]),
-            ("RESPONSIBLE", lambda r: r["responsible"]),
-            ("STATUS", lambda r: r["status"]),
-            ("BLOCKS", lambda r: ", ".join(r["blocks"])),
-        ])
+        emit_table(
+            rows,
+            [
+                ("DUE", lambda r: r["due"]),
+                ("KIND", lambda r: r["kind"]),
+                ("RESPONSIBLE", lambda r: r["responsible"]),
+                ("STATUS", lambda r: r["status"]),
+                ("BLOCKS", lambda r: ", ".join(r["blocks"])),
+            ],
+        )
 
 
 @app.command("audit")
@@ -185,15 +210,18 @@ def audit(ref: str, as_json: JsonOpt = False) -> None:
         if as_json:
             emit_json(rows)
             return
-        emit_table(rows, [
-            ("AT", lambda r: r["at"][:19]),
-            ("ACTOR", lambda r: f"{r['actor']} ({r['role']})"),
-            ("ON", lambda r: f"{r['entity']} {r['entity_key']}"),
-            ("TRIGGER", lambda r: r["trigger"]),
-            ("FROM", lambda r: r["from"]),
-            ("TO", lambda r: r["to"]),
-            ("REASON", lambda r: r["reason"]),
-        ])
+        emit_table(
+            rows,
+            [
+                ("AT", lambda r: r["at"][:19]),
+                ("ACTOR", lambda r: f"{r['actor']} ({r['role']})"),
+                ("ON", lambda r: f"{r['entity']} {r['entity_key']}"),
+                ("TRIGGER", lambda r: r["trigger"]),
+                ("FROM", lambda r: r["from"]),
+                ("TO", lambda r: r["to"]),
+                ("REASON", lambda r: r["reason"]),
+            ],
+        )
 
 
 @app.command("policy")

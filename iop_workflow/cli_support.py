@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any, NoReturn
 
 import typer
@@ -31,10 +31,14 @@ def handled() -> Iterator[None]:
         yield
     except typer.Exit:
         raise
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as other tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(EXIT_OK) from None
     except InvalidInput as exc:
         fail(str(exc), EXIT_USAGE)
     except NotFound as exc:
-        fail(str(exc).strip("'\""), EXIT_NOT_FOUND)
+        fail(str(exc), EXIT_NOT_FOUND)
     except (RuleViolation, StaleUpdate) as exc:
         fail(f"refused: {exc}", EXIT_REFUSED)
     except IopError as exc:
@@ -76,7 +80,7 @@ def parse_day(value: str | None, option: str) -> date:
 
 
 def now_utc() -> datetime:
-    return datetime.now(tz=timezone.utc)
+    return datetime.now(tz=UTC)
 
 
 def step_data(pairs: Sequence[str], file: str | None) -> dict[str, Any]:
@@ -104,7 +108,9 @@ def emit_json(value: Any) -> None:
     typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
 
 
-def emit_table(rows: list[dict[str, Any]], columns: Sequence[tuple[str, Callable[[dict[str, Any]], Any]]]) -> None:
+def emit_table(
+    rows: list[dict[str, Any]], columns: Sequence[tuple[str, Callable[[dict[str, Any]], Any]]]
+) -> None:
     if not rows:
         typer.echo("(none)")
         return

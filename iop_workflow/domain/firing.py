@@ -15,6 +15,8 @@ from .model import FollowUp, Payout, RepaymentClaim
 def entity_key(entity: str, target: Any) -> str:
     if isinstance(target, FollowUp):
         return str(target.year)
+    if isinstance(target, (Payout, RepaymentClaim)) and target.id is not None:
+        return str(target.id)
     if isinstance(target, Payout):
         return f"{target.covers_from.isoformat()}:{target.organisation_id}"
     if isinstance(target, RepaymentClaim):
@@ -44,8 +46,10 @@ def fire_machine(
 ) -> StateChange:
     """Run `trigger` on `target`: state check, guards, state change, one StateChange."""
     check_allowed(entity, target, trigger)
-    step_ctx = ctx if target is ctx.target and trigger == ctx.trigger else replace(
-        ctx, target=target, trigger=trigger, values={"reason": reason}
+    step_ctx = (
+        ctx
+        if target is ctx.target and trigger == ctx.trigger
+        else replace(ctx, target=target, trigger=trigger, values={"reason": reason})
     )
     before: StrEnum = target.state
     MACHINES[entity].events[trigger].trigger(target, ctx=step_ctx)

@@ -9,47 +9,47 @@ from dataclasses import dataclass
 
 from .states import Role
 
-O, M, S, R, SYS = Role.OFFICER, Role.MANAGER, Role.SECRETARY, Role.ORG_REP, Role.SYSTEM
+OFF, MAN, SEC, REP, SYS = Role.OFFICER, Role.MANAGER, Role.SECRETARY, Role.ORG_REP, Role.SYSTEM
 
 PERMISSIONS: dict[str, frozenset[Role]] = {
     # agreement
-    "assess_criterion": frozenset({O, M}),
-    "start_dialogue": frozenset({O, M}),
-    "reject": frozenset({O, M}),
-    "withdraw": frozenset({R, O}),
-    "propose_plan": frozenset({O}),
-    "back_to_dialogue": frozenset({O}),
-    "submit_for_decision": frozenset({O}),
-    "approve_decision": frozenset({S}),
-    "reject_decision": frozenset({S}),
-    "return_decision": frozenset({S}),
-    "sign": frozenset({O, R}),
-    "activate": frozenset({O}),
-    "amend": frozenset({S}),
-    "start_renewal": frozenset({O, R, SYS}),
-    "renew": frozenset({S}),
-    "decline_renewal": frozenset({O, R, S}),
-    "end": frozenset({O, SYS}),
-    "terminate": frozenset({O, M}),
-    "raise_claim": frozenset({O}),
-    "close": frozenset({O, M}),
+    "assess_criterion": frozenset({OFF, MAN}),
+    "start_dialogue": frozenset({OFF, MAN}),
+    "reject": frozenset({OFF, MAN}),
+    "withdraw": frozenset({REP, OFF}),
+    "propose_plan": frozenset({OFF}),
+    "back_to_dialogue": frozenset({OFF}),
+    "submit_for_decision": frozenset({OFF}),
+    "approve_decision": frozenset({SEC}),
+    "reject_decision": frozenset({SEC}),
+    "return_decision": frozenset({SEC}),
+    "sign": frozenset({OFF, REP}),
+    "activate": frozenset({OFF}),
+    "amend": frozenset({SEC}),
+    "start_renewal": frozenset({OFF, REP, SYS}),
+    "renew": frozenset({SEC}),
+    "decline_renewal": frozenset({OFF, REP, SEC}),
+    "end": frozenset({OFF, SYS}),
+    "terminate": frozenset({OFF, MAN}),
+    "raise_claim": frozenset({OFF}),
+    "close": frozenset({OFF, MAN}),
     # follow-up (uppföljning)
-    "open_follow_up": frozenset({O, SYS}),
-    "receive_document": frozenset({O, R}),
-    "submit_report": frozenset({R}),
-    "approve_follow_up": frozenset({O, M}),
-    "return_follow_up": frozenset({O, M}),
-    "mark_report_overdue": frozenset({SYS, O}),
-    "cancel_follow_up": frozenset({SYS, O}),
+    "open_follow_up": frozenset({OFF, SYS}),
+    "receive_document": frozenset({OFF, REP}),
+    "submit_report": frozenset({REP, OFF}),  # an officer may register a report sent by post
+    "approve_follow_up": frozenset({OFF, MAN}),
+    "return_follow_up": frozenset({OFF, MAN}),
+    "mark_report_overdue": frozenset({SYS, OFF}),
+    "cancel_follow_up": frozenset({SYS, OFF}),
     # payout (utbetalning)
-    "release_payout": frozenset({SYS, O}),
+    "release_payout": frozenset({SYS, OFF}),
     "block_payout": frozenset({SYS}),
-    "cancel_payout": frozenset({SYS, O}),
+    "cancel_payout": frozenset({SYS, OFF}),
     # repayment claim (återkrav)
-    "mark_claim_overdue": frozenset({SYS, O}),
-    "record_claim_paid": frozenset({O}),
-    "offset_claim": frozenset({O}),
-    "write_off_claim": frozenset({M}),
+    "mark_claim_overdue": frozenset({SYS, OFF}),
+    "record_claim_paid": frozenset({OFF}),
+    "offset_claim": frozenset({OFF}),
+    "write_off_claim": frozenset({MAN}),
 }
 
 

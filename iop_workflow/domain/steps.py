@@ -95,7 +95,13 @@ def prepare_assess(ctx: StepContext) -> None:
 
 def apply_assess(ctx: StepContext) -> None:
     key = ctx.values["criterion"]
-    ctx.agreement.assessments[:] = [a for a in ctx.agreement.assessments if a.criterion != key]
+    earlier = next((a for a in ctx.agreement.assessments if a.criterion == key), None)
+    if earlier is not None:
+        # Update in place: a delete plus an insert of the same (agreement, criterion) is
+        # flushed insert-first and breaks the table's unique key.
+        earlier.verdict, earlier.motivation = ctx.values["verdict"], ctx.values["motivation"]
+        earlier.assessed_by, earlier.assessed_on = ctx.actor.name, ctx.today
+        return
     ctx.agreement.assessments.append(
         CriterionAssessment(
             criterion=key,
@@ -274,7 +280,8 @@ def pro_rata_claims(ctx: StepContext) -> list[RepaymentClaim]:
                     organisation_id=party.organisation.id or -1,
                     kind=ClaimKind.TERMINATION,
                     amount_ore=amount,
-                    basis="; ".join(lines) + f" = {format_sek(amount)}",
+                    basis="; ".join(lines)
+                    + (f"; in all {format_sek(amount)}" if len(lines) > 1 else ""),
                     raised_on=ctx.today,
                     due_on=claim_due(ctx),
                 )

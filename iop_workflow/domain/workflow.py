@@ -63,7 +63,7 @@ def fire(
     """Fire `trigger` on `agreement` (or on one of its follow-ups, payouts, claims)."""
     entity = ENTITY_OF.get(trigger)
     if entity is None:
-        allowed = [s.trigger for s in available_steps(agreement)]
+        allowed = list(dict.fromkeys(s.trigger for s in available_steps(agreement)))
         raise InvalidStep(
             f"agreement {agreement.diarienummer}", trigger, agreement.state.value, allowed
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 
 from ..domain.errors import InvalidInput
 from ..domain.model import Agreement, Organisation, Person
@@ -76,6 +77,8 @@ class ImportBundle:
       or a placeholder (empty name) for an orgnr in `unresolved_orgnrs`.
     - `unresolved_orgnrs`: orgnr -> where the file first names it.
     - `referenced_people`: names the file uses but does not list.
+    - `released_through`: per diarienummer, the day up to which instalments were
+      already paid before the import (payouts_released_through).
     """
 
     organisations: list[Organisation] = field(default_factory=list)
@@ -83,6 +86,7 @@ class ImportBundle:
     agreements: list[Agreement] = field(default_factory=list)
     unresolved_orgnrs: dict[str, Where] = field(default_factory=dict)
     referenced_people: list[PersonReference] = field(default_factory=list)
+    released_through: dict[str, date] = field(default_factory=dict)  # diarienummer -> day
 
     @property
     def is_empty(self) -> bool:

@@ -19,7 +19,7 @@ from .bundle import ImportBundle, Where, placeholder_organisation
 from .followups import FollowUpDates, follow_ups
 from .locate import record_label
 from .people import People, policy_for
-from .phases import check_phase
+from .phases import ACTIVE, check_phase, rank
 from .schema import AgreementIn, DocumentFile, OrganisationIn
 from .steps import Locate, decisions, economic_plan, signatures
 
@@ -121,6 +121,13 @@ def _agreement(
     signatures(raw, agreement, people, at)
     agreement.follow_ups = follow_ups(raw, agreement, policy, people.require, at, follow_up_dates)
     check_phase(agreement, policy, label)
+    if raw.payouts_released_through is not None:
+        if rank(agreement.state) is None or (rank(agreement.state) or 0) < ACTIVE:
+            raise at("payouts_released_through").refuse(
+                f"only an agreement that has been active has paid instalments, not one in "
+                f"state '{agreement.state.value}'"
+            )
+        bundle.released_through[agreement.diarienummer] = raw.payouts_released_through
     return agreement
 
 

@@ -303,6 +303,9 @@ class AgreementIn(Record):
     decisions: list[DecisionIn] | None = None
     signatures: list[SignatureIn] | None = None
     follow_ups: list[FollowUpIn] | None = None
+    # Instalments due on or before this day were paid before the agreement came
+    # into this system: they are recorded as released, never paid again.
+    payouts_released_through: Day | None = None
 
 
 class DocumentFile(Record):

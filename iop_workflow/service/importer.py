@@ -13,7 +13,7 @@ from ..domain.errors import InvalidInput
 from ..domain.model import Agreement, AuditRecord, Organisation, Person
 from ..domain.roles import SYSTEM_ACTOR
 from ..domain.schedule import sync_schedule
-from ..domain.states import AgreementState
+from ..domain.states import AgreementState, PayoutState
 from ..importing import ImportBundle, load_yaml
 from ..importing.locate import record_label
 from ..policies import load_policy
@@ -75,7 +75,8 @@ def import_bundle(
             repo.add(agreement)
         repo.flush()
         for agreement in bundle.agreements:
-            _schedule(repo, agreement, today, now, source)
+            released = bundle.released_through.get(agreement.diarienummer)
+            _schedule(repo, agreement, today, now, source, released)
         return ImportResult(len(bundle.organisations), len(bundle.people), len(bundle.agreements))
 
 
@@ -117,20 +118,43 @@ def _lookup(repo: Repository, name: str) -> tuple[Person, str | None] | None:
 
 
 def _schedule(
-    repo: Repository, agreement: Agreement, today: date, now: datetime, source: str
+    repo: Repository,
+    agreement: Agreement,
+    today: date,
+    now: datetime,
+    source: str,
+    released_through: date | None,
 ) -> None:
     """Give an imported running agreement its follow-ups and payouts; audit the import."""
     ctx = StepContext(
-        agreement, load_policy(agreement.municipality), SYSTEM_ACTOR, today, "import",
-        StepData({}, "import"), agreement,
+        agreement,
+        load_policy(agreement.municipality),
+        SYSTEM_ACTOR,
+        today,
+        "import",
+        StepData({}, "import"),
+        agreement,
     )
     if agreement.state in SCHEDULED:
         sync_schedule(ctx)
+        for payout in agreement.payouts:
+            if released_through and payout.due_on <= released_through:
+                # Paid before the agreement entered this system: history, not a step.
+                payout.state = PayoutState.RELEASED
+                payout.released_on, payout.released_by = payout.due_on, "import"
     repo.flush()
     record = AuditRecord(
-        at=now, actor="import", role="system", agreement_id=agreement.id, entity="agreement",
-        entity_key=agreement.diarienummer, trigger="import", from_state="",
-        to_state=agreement.state.value, reason=f"imported from {source}", data={"file": source},
+        at=now,
+        actor="import",
+        role="system",
+        agreement_id=agreement.id,
+        entity="agreement",
+        entity_key=agreement.diarienummer,
+        trigger="import",
+        from_state="",
+        to_state=agreement.state.value,
+        reason=f"imported from {source}",
+        data={"file": source},
     )
     repo.add_audit(record)
     for extra in audit_records(agreement, SYSTEM_ACTOR, ctx.changes, now):

@@ -58,7 +58,11 @@ def apply_step(
 ) -> list[StateChange]:
     """Fire inside the caller's transaction and write one audit record per change."""
     changes = fire(
-        agreement, trigger, actor=actor, today=today, policy=load_policy(agreement.municipality),
+        agreement,
+        trigger,
+        actor=actor,
+        today=today,
+        policy=load_policy(agreement.municipality),
         data=data,
     )
     # Every step bumps the agreement's version, so two concurrent steps on one
@@ -66,6 +70,7 @@ def apply_step(
     flag_modified(agreement, "state")
     repo.flush()
     for record in audit_records(agreement, actor, changes, now):
+        record.data = {**record.data, "as_of": today.isoformat()}
         repo.add_audit(record)
     return changes
 
@@ -86,8 +91,6 @@ def transition(
         repo = Repository(session)
         agreement = repo.agreement(ref)
         actor = resolve_actor(repo, actor_name, agreement)
-        changes = apply_step(
-            repo, agreement, trigger, actor=actor, data=data, today=today, now=now
-        )
+        changes = apply_step(repo, agreement, trigger, actor=actor, data=data, today=today, now=now)
         assert agreement.id is not None
         return StepResult(agreement.id, agreement.diarienummer, agreement.state.value, changes)

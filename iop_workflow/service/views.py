@@ -62,8 +62,13 @@ def detail(a: Agreement) -> dict[str, Any]:
         "economic_plan": {
             "support_ore": {str(s.year): s.amount_ore for s in a.support},
             "contributions": [
-                {"year": c.year, "kind": c.kind.value, "amount_ore": c.amount_ore,
-                 "hours": c.hours, "description": c.description}
+                {
+                    "year": c.year,
+                    "kind": c.kind.value,
+                    "amount_ore": c.amount_ore,
+                    "hours": c.hours,
+                    "description": c.description,
+                }
                 for c in a.contributions
             ],
             "other_income": [
@@ -74,30 +79,53 @@ def detail(a: Agreement) -> dict[str, Any]:
             "renewal_terms": a.renewal_terms,
         },
         "decisions": [
-            {"kind": d.kind.value, "body": d.body, "meeting_date": d.meeting_date.isoformat(),
-             "paragraph": d.paragraph, "outcome": d.outcome.value,
-             "minutes_adjusted": d.minutes_adjusted_on.isoformat() if d.minutes_adjusted_on
-             else None, "period_no": d.period_no}
+            {
+                "kind": d.kind.value,
+                "body": d.body,
+                "meeting_date": d.meeting_date.isoformat(),
+                "paragraph": d.paragraph,
+                "outcome": d.outcome.value,
+                "minutes_adjusted": d.minutes_adjusted_on.isoformat()
+                if d.minutes_adjusted_on
+                else None,
+                "period_no": d.period_no,
+            }
             for d in a.decisions
         ],
         "signatures": [
-            {"party": s.party, "signed_on": s.signed_on.isoformat(), "signed_by": s.signed_by,
-             "period_no": s.period_no}
+            {
+                "party": s.party,
+                "signed_on": s.signed_on.isoformat(),
+                "signed_by": s.signed_by,
+                "period_no": s.period_no,
+            }
             for s in a.signatures
         ],
         "follow_ups": [_follow_up(f) for f in sorted(a.follow_ups, key=lambda f: f.year)],
         "payouts": [
-            {"id": p.id, "organisation": orgs[p.organisation_id].organisationsnummer
-             if p.organisation_id in orgs else None,
-             "covers": [p.covers_from.isoformat(), p.covers_to.isoformat()],
-             "due": p.due_on.isoformat(), "amount_ore": p.amount_ore, "state": p.state.value,
-             "blocked_reason": p.blocked_reason}
+            {
+                "id": p.id,
+                "organisation": orgs[p.organisation_id].organisationsnummer
+                if p.organisation_id in orgs
+                else None,
+                "covers": [p.covers_from.isoformat(), p.covers_to.isoformat()],
+                "due": p.due_on.isoformat(),
+                "amount_ore": p.amount_ore,
+                "state": p.state.value,
+                "blocked_reason": p.blocked_reason,
+            }
             for p in sorted(a.payouts, key=lambda p: (p.covers_from, p.organisation_id))
         ],
         "claims": [
-            {"id": c.id, "kind": c.kind.value, "amount_ore": c.amount_ore, "basis": c.basis,
-             "raised_on": c.raised_on.isoformat(), "due": c.due_on.isoformat(),
-             "state": c.state.value}
+            {
+                "id": c.id,
+                "kind": c.kind.value,
+                "amount_ore": c.amount_ore,
+                "basis": c.basis,
+                "raised_on": c.raised_on.isoformat(),
+                "due": c.due_on.isoformat(),
+                "state": c.state.value,
+            }
             for c in a.claims
         ],
         "terminated_on": a.terminated_on.isoformat() if a.terminated_on else None,
@@ -113,8 +141,9 @@ def _follow_up(f: FollowUp) -> dict[str, Any]:
         "report_due": f.due_on.isoformat(),
         "submitted_by": f.submitted_by,
         "reviewed_by": f.reviewed_by,
-        "documents": [{"kind": d.kind.value, "arrived": d.arrived_on.isoformat()}
-                      for d in f.documents],
+        "documents": [
+            {"kind": d.kind.value, "arrived": d.arrived_on.isoformat()} for d in f.documents
+        ],
         "statistics": dict(f.statistics),
     }
 

@@ -290,4 +290,35 @@ audit_log = sa.Table(
     sa.Column("data", sa.JSON, nullable=False),
 )
 
+# The outbox: a reminder or notice exists once per (agreement, kind, subject date, stage),
+# however often the flows run; it is written in the transaction that finds it due.
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    id_column(),
+    agreement_id_column(),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("subject_date", sa.Date, nullable=False),
+    sa.Column("stage", sa.String(40), nullable=False),
+    sa.Column("recipients", sa.JSON, nullable=False),  # roles: organisation, officer, ...
+    sa.Column("facts", sa.JSON, nullable=False),  # what the message says (year, reason, ...)
+    sa.Column("state", enum_of(st.NotificationState), nullable=False, default="pending"),
+    sa.Column("created_on", sa.Date, nullable=False),  # the business day that found it due
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", UtcDateTime()),
+    sa.Column("last_error", sa.Text),
+    sa.Column("sent_at", UtcDateTime()),
+    sa.UniqueConstraint("agreement_id", "kind", "subject_date", "stage"),
+    sa.Index("ix_notifications_state_next_attempt_at", "state", "next_attempt_at"),
+)
+
+# How far the audit log has been published as Prefect events (one row per publisher).
+event_cursor = sa.Table(
+    "event_cursor",
+    metadata,
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("last_audit_id", sa.Integer, nullable=False),
+)
+
 TABLES: dict[str, sa.Table] = dict(metadata.tables)

@@ -6,15 +6,19 @@ agreement's first calendar year need only the approving decision and the signatu
 
 from __future__ import annotations
 
+from datetime import date
+
 from .model import MUNICIPALITY_PARTY, Agreement, Payout
 from .states import AgreementState, DecisionKind, DecisionOutcome, FollowUpState
 
-_PAYING_STATES = {
-    AgreementState.ACTIVE,
-    AgreementState.RENEWAL,
-    AgreementState.NOT_RENEWED,
-    AgreementState.ENDED,
-}
+PAYING_STATES = frozenset(
+    {
+        AgreementState.ACTIVE,
+        AgreementState.RENEWAL,
+        AgreementState.NOT_RENEWED,
+        AgreementState.ENDED,
+    }
+)
 
 
 def has_approving_decision(agreement: Agreement, period_no: int | None = None) -> bool:
@@ -38,23 +42,47 @@ def gate_year(payout: Payout) -> int:
     return payout.covers_from.year - 1
 
 
-def payout_block_reason(agreement: Agreement, payout: Payout) -> str | None:
-    """None when the gate holds; otherwise the exact reason, naming what unblocks it."""
-    if agreement.state not in _PAYING_STATES:
-        return f"agreement {agreement.diarienummer} is {agreement.state.value}; nothing is paid"
-    if not has_approving_decision(agreement, 1):
-        return "no approving nämnd decision is recorded"
-    if missing_signatures(agreement, 1):
-        return f"agreement not signed by {', '.join(missing_signatures(agreement, 1))}"
-    year = gate_year(payout)
-    if year < agreement.origin.year:
+def gate_reason(
+    *,
+    diarienummer: str,
+    agreement_state: AgreementState,
+    origin_year: int,
+    payout_year: int,
+    follow_up_state: FollowUpState | None,
+    follow_up_due: date | None,
+) -> str | None:
+    """The gate on plain values, so a set-wise payout run can apply the same rule.
+
+    None when the gate holds; otherwise the exact reason, naming what unblocks it.
+    """
+    if agreement_state not in PAYING_STATES:
+        return f"agreement {diarienummer} is {agreement_state.value}; nothing is paid"
+    year = payout_year - 1
+    if year < origin_year:
         return None
-    follow_up = agreement.follow_up(year)
-    if follow_up is None:
+    if follow_up_state is None:
         return f"follow-up {year} does not exist; it must be approved"
-    if follow_up.state is not FollowUpState.APPROVED:
+    if follow_up_state is not FollowUpState.APPROVED:
         return (
-            f"follow-up {year} is {follow_up.state.value} (report due {follow_up.due_on}); "
+            f"follow-up {year} is {follow_up_state.value} (report due {follow_up_due}); "
             f"payouts in {year + 1} are released when it is approved"
         )
     return None
+
+
+def payout_block_reason(agreement: Agreement, payout: Payout) -> str | None:
+    """None when the gate holds; otherwise the exact reason, naming what unblocks it."""
+    if agreement.state in PAYING_STATES:
+        if not has_approving_decision(agreement, 1):
+            return "no approving nämnd decision is recorded"
+        if missing_signatures(agreement, 1):
+            return f"agreement not signed by {', '.join(missing_signatures(agreement, 1))}"
+    follow_up = agreement.follow_up(gate_year(payout))
+    return gate_reason(
+        diarienummer=agreement.diarienummer,
+        agreement_state=agreement.state,
+        origin_year=agreement.origin.year,
+        payout_year=payout.covers_from.year,
+        follow_up_state=None if follow_up is None else follow_up.state,
+        follow_up_due=None if follow_up is None else follow_up.due_on,
+    )

@@ -160,3 +160,20 @@ def mermaid(entity: str) -> str:
         model_attribute="state",
     )
     return str(machine.models[0].get_graph().draw(None))
+
+
+def sources(entity: str, trigger: str) -> list[StrEnum]:
+    """The states `trigger` may leave from: set-wise sweeps select rows by these."""
+    found: list[StrEnum] = []
+    for row in DEFINITIONS[entity][2]:
+        if row["trigger"] == trigger:
+            source = row["source"]
+            found += source if isinstance(source, list) else [source]
+    return found
+
+
+def destination(entity: str, trigger: str) -> StrEnum:
+    for row in DEFINITIONS[entity][2]:
+        if row["trigger"] == trigger and row["dest"] is not None:
+            return row["dest"]  # type: ignore[no-any-return]
+    raise KeyError(f"{entity} step {trigger} has no destination")

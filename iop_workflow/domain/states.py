@@ -91,3 +91,9 @@ class DocumentKind(StrEnum):
 class ClaimKind(StrEnum):
     TERMINATION = "termination"  # pro rata after early termination
     UNUSED = "unused"  # unused support found in the final report
+
+
+class NotificationState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"

@@ -374,6 +374,21 @@ def apply_review(ctx: StepContext) -> None:
     ctx.target.reviewed_on = ctx.today
     if ctx.trigger == "return_follow_up":
         ctx.target.return_reason = ctx.values["reason"]
+        return
+    release_held_payouts(ctx)
+
+
+def release_held_payouts(ctx: StepContext) -> None:
+    """An approved follow-up releases, at once, the due payouts it was holding back."""
+    from .gate import payout_block_reason
+
+    reason = f"follow-up {ctx.target.year} approved"
+    for payout in sorted(ctx.agreement.payouts, key=lambda p: p.due_on):
+        held = payout.state in OPEN_PAYOUT and payout.due_on <= ctx.today
+        if held and payout_block_reason(ctx.agreement, payout) is None:
+            fire_machine(ctx, "payout", payout, "release_payout", reason=reason)
+            payout.released_on, payout.released_by = ctx.today, ctx.actor.name
+            payout.blocked_reason = None
 
 
 def apply_release(ctx: StepContext) -> None:

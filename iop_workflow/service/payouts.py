@@ -1,0 +1,271 @@
+"""The payout run: release what may be paid, block with a reason what may not.
+
+Set-wise: one query finds every due, unsettled payout together with its agreement
+and the follow-up its gate depends on; the domain's `gate_reason` decides each; a
+few UPDATEs apply the decisions. A payout is released at most once because the
+UPDATE only matches rows still planned or blocked.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..adapters import tables as t
+from ..adapters.db import Database
+from ..domain import reminders as r
+from ..domain.errors import InvalidInput
+from ..domain.gate import gate_reason
+from ..domain.money import format_sek
+from ..domain.states import AgreementState, FollowUpState, PayoutState
+from ..policies import load_policy, preset_names
+from .outbox import Notice, record
+from .setwise import SYSTEM, Change, chunks, write_audit
+
+OPEN = (PayoutState.PLANNED, PayoutState.BLOCKED)
+
+
+@dataclass(frozen=True)
+class GateRow:
+    payout_id: int
+    state: PayoutState
+    due_on: date
+    covers_from: date
+    amount_ore: int
+    blocked_reason: str | None
+    agreement_id: int
+    diarienummer: str
+    municipality: str
+    reason: str | None  # None: the gate holds
+
+
+@dataclass
+class PayoutRunResult:
+    as_of: date
+    changes: list[Change] = field(default_factory=list)
+    notifications: int = 0
+
+    def count(self, trigger: str) -> int:
+        return sum(1 for c in self.changes if c.trigger == trigger)
+
+
+def gate_rows(
+    session: Session, *, due_from: date | None, due_to: date, agreement_ids: Iterable[int] | None
+) -> list[GateRow]:
+    p, a, f = t.payouts, t.agreements, t.follow_ups
+    gate_year = sa.extract("year", p.c.covers_from) - 1
+    joined = p.join(a, a.c.id == p.c.agreement_id).outerjoin(
+        f, sa.and_(f.c.agreement_id == p.c.agreement_id, f.c.year == gate_year)
+    )
+    query = (
+        sa.select(
+            p.c.id,
+            p.c.state,
+            p.c.due_on,
+            p.c.covers_from,
+            p.c.amount_ore,
+            p.c.blocked_reason,
+            a.c.id.label("agreement_id"),
+            a.c.diarienummer,
+            a.c.municipality,
+            a.c.state.label("agreement_state"),
+            sa.func.coalesce(a.c.first_start, a.c.start).label("origin"),
+            f.c.state.label("follow_up_state"),
+            f.c.due_on.label("follow_up_due"),
+        )
+        .select_from(joined)
+        .where(p.c.state.in_(OPEN), p.c.due_on <= due_to)
+        .order_by(p.c.due_on, p.c.id)
+    )
+    if due_from is not None:
+        query = query.where(p.c.due_on >= due_from)
+    if agreement_ids is not None:
+        query = query.where(p.c.agreement_id.in_(list(agreement_ids)))
+    rows = []
+    for row in session.execute(query):
+        reason = gate_reason(
+            diarienummer=row.diarienummer,
+            agreement_state=AgreementState(row.agreement_state),
+            origin_year=row.origin.year,
+            payout_year=row.covers_from.year,
+            follow_up_state=None
+            if row.follow_up_state is None
+            else FollowUpState(row.follow_up_state),
+            follow_up_due=row.follow_up_due,
+        )
+        rows.append(
+            GateRow(
+                row.id,
+                PayoutState(row.state),
+                row.due_on,
+                row.covers_from,
+                row.amount_ore,
+                row.blocked_reason,
+                row.agreement_id,
+                row.diarienummer,
+                row.municipality,
+                reason,
+            )
+        )
+    return rows
+
+
+def run_payouts(
+    session: Session, *, as_of: date, now: datetime, agreement_ids: Iterable[int] | None = None
+) -> PayoutRunResult:
+    """Inside the caller's transaction: decide every due payout on `as_of`."""
+    result = PayoutRunResult(as_of)
+    rows = gate_rows(session, due_from=None, due_to=as_of, agreement_ids=agreement_ids)
+    by_id = {row.payout_id: row for row in rows}
+    releasable: dict[PayoutState, list[int]] = defaultdict(list)
+    for row in rows:
+        if row.reason is None:
+            releasable[row.state].append(row.payout_id)
+    p = t.payouts
+    for source, ids in releasable.items():
+        for part in chunks(ids):
+            stmt = (
+                sa.update(p)
+                .where(p.c.id.in_(part), p.c.state == source)
+                .values(
+                    state=PayoutState.RELEASED,
+                    released_on=as_of,
+                    released_by=SYSTEM,
+                    blocked_reason=None,
+                    version=p.c.version + 1,
+                )
+                .returning(p.c.id)
+            )
+            for (payout_id,) in session.execute(stmt):
+                row = by_id[payout_id]
+                result.changes.append(
+                    Change(
+                        row.agreement_id,
+                        row.diarienummer,
+                        "payout",
+                        str(payout_id),
+                        "release_payout",
+                        source.value,
+                        "released",
+                        "gate holds",
+                    )
+                )
+    notices = []
+    for row in rows:
+        if row.reason is None:
+            continue
+        if row.state is PayoutState.PLANNED:
+            block = (
+                sa.update(p)
+                .where(p.c.id == row.payout_id, p.c.state == PayoutState.PLANNED)
+                .values(
+                    state=PayoutState.BLOCKED, blocked_reason=row.reason, version=p.c.version + 1
+                )
+                .returning(p.c.id)
+            )
+            if session.execute(block).first() is not None:
+                result.changes.append(
+                    Change(
+                        row.agreement_id,
+                        row.diarienummer,
+                        "payout",
+                        str(row.payout_id),
+                        "block_payout",
+                        "planned",
+                        "blocked",
+                        row.reason,
+                    )
+                )
+                notices.append(_blocked_notice(row))
+        elif row.blocked_reason != row.reason:
+            # Still blocked, for a reason that moved on (e.g. the report arrived).
+            session.execute(
+                sa.update(p)
+                .where(p.c.id == row.payout_id, p.c.state == PayoutState.BLOCKED)
+                .values(blocked_reason=row.reason)
+            )
+    write_audit(session, result.changes, now=now, as_of=as_of)
+    notices += payout_warnings(session, as_of=as_of)
+    result.notifications = record(session, notices, as_of=as_of, now=now)
+    return result
+
+
+def _blocked_notice(row: GateRow) -> Notice:
+    stage = r.Stage(row.due_on, r.PAYOUT_BLOCKED, "blocked", (r.OFFICER, r.ORGANISATION))
+    return Notice(row.agreement_id, row.due_on, stage, _facts(row))
+
+
+def _facts(row: GateRow) -> dict[str, Any]:
+    return {
+        "diarienummer": row.diarienummer,
+        "due": row.due_on,
+        "amount": format_sek(row.amount_ore),
+        "reason": row.reason,
+        "payout_id": row.payout_id,
+    }
+
+
+def payout_warnings(session: Session, *, as_of: date) -> list[Notice]:
+    """Payouts due soon whose gate does not hold: warn before they are blocked."""
+    longest = max(load_policy(k).payout_warning_days_before for k in preset_names())
+    rows = gate_rows(
+        session,
+        due_from=as_of + timedelta(days=1),
+        due_to=as_of + timedelta(days=longest),
+        agreement_ids=None,
+    )
+    notices = []
+    for row in rows:
+        stage = r.payout_warning(row.due_on, as_of, load_policy(row.municipality))
+        if row.reason is not None and stage is not None:
+            notices.append(Notice(row.agreement_id, row.due_on, stage, _facts(row)))
+    return notices
+
+
+def payout_run(db: Database, *, as_of: date, now: datetime) -> PayoutRunResult:
+    with db.write() as session:
+        return run_payouts(session, as_of=as_of, now=now)
+
+
+def list_payouts(db: Database, state: str | None = None) -> list[dict[str, Any]]:
+    """Every payout with its gate and, when blocked or due, the reason (`iop payouts`)."""
+    p, a = t.payouts, t.agreements
+    query = (
+        sa.select(p, a.c.diarienummer, a.c.municipality)
+        .join(a, a.c.id == p.c.agreement_id)
+        .order_by(p.c.due_on, p.c.id)
+    )
+    if state is not None:
+        if state not in {s.value for s in PayoutState}:
+            known = ", ".join(s.value for s in PayoutState)
+            raise InvalidInput(f"'{state}' is not a payout state ({known})", field="--state")
+        query = query.where(p.c.state == PayoutState(state))
+    with db.read() as session:
+        rows = list(session.execute(query))
+        gates = {
+            g.payout_id: g.reason
+            for g in gate_rows(session, due_from=None, due_to=date.max, agreement_ids=None)
+        }
+    return [
+        {
+            "id": row.id,
+            "diarienummer": row.diarienummer,
+            "municipality": row.municipality,
+            "due": row.due_on.isoformat(),
+            "covers": [row.covers_from.isoformat(), row.covers_to.isoformat()],
+            "amount_ore": row.amount_ore,
+            "state": row.state,
+            "gate": "n/a"
+            if row.id not in gates
+            else ("holds" if gates[row.id] is None else "closed"),
+            "reason": row.blocked_reason if row.state == "blocked" else gates.get(row.id),
+            "released_on": row.released_on.isoformat() if row.released_on else None,
+        }
+        for row in rows
+    ]

@@ -1,0 +1,119 @@
+"""Set-wise state changes in SQL: one statement per (trigger, source state), never a
+loop over agreements. Each changed row gets exactly one audit record, written in the
+same transaction; the conditional UPDATE makes a second or concurrent run a no-op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ..adapters import tables as t
+from ..domain.machines import destination, sources
+
+SYSTEM = "system"
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Change:
+    """One state change made by a flow (the CLI path reports `StateChange`s)."""
+
+    agreement_id: int
+    diarienummer: str
+    entity: str
+    key: str
+    trigger: str
+    from_state: str
+    to_state: str
+    reason: str = ""
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def diarienummer_of(session: Session, agreement_ids: Iterable[int]) -> dict[int, str]:
+    ids = sorted(set(agreement_ids))
+    found: dict[int, str] = {}
+    a = t.agreements
+    for part in chunks(ids):
+        rows = session.execute(sa.select(a.c.id, a.c.diarienummer).where(a.c.id.in_(part)))
+        found.update({row.id: row.diarienummer for row in rows})
+    return found
+
+
+def transition_rows(
+    session: Session,
+    table: sa.Table,
+    entity: str,
+    trigger: str,
+    condition: sa.ColumnElement[bool],
+    *,
+    key: sa.ColumnElement[Any],
+    reason: str = "",
+    values: dict[str, Any] | None = None,
+) -> list[Change]:
+    """Move every row matching `condition` along `trigger`, from each source state."""
+    dest = destination(entity, trigger)
+    agreement_col = table.c.id if table is t.agreements else table.c.agreement_id
+    found: list[tuple[int, str, str]] = []
+    for source in sources(entity, trigger):
+        stmt = (
+            sa.update(table)
+            .where(table.c.state == source, condition)
+            .values(state=dest, version=table.c.version + 1, **(values or {}))
+            .returning(agreement_col, key)
+        )
+        found += [(row[0], str(row[1]), source.value) for row in session.execute(stmt)]
+    names = diarienummer_of(session, [row[0] for row in found])
+    return [
+        Change(agreement_id, names[agreement_id], entity, k, trigger, src, dest.value, reason)
+        for agreement_id, k, src in found
+    ]
+
+
+def write_audit(session: Session, changes: Sequence[Change], *, now: datetime, as_of: date) -> None:
+    rows = [
+        {
+            "at": now,
+            "actor": SYSTEM,
+            "role": SYSTEM,
+            "agreement_id": c.agreement_id,
+            "entity": c.entity,
+            "entity_key": c.key,
+            "trigger": c.trigger,
+            "from_state": c.from_state,
+            "to_state": c.to_state,
+            "reason": c.reason,
+            "data": {"as_of": as_of.isoformat()},
+        }
+        for c in changes
+    ]
+    for part in chunks(rows):
+        session.execute(sa.insert(t.audit_log), list(part))
+
+
+def insert_new(
+    session: Session, table: sa.Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]
+) -> list[int]:
+    """Insert rows whose unique key is not there yet; return the ids actually inserted."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    inserted: list[int] = []
+    for part in chunks(rows):
+        stmt = (
+            insert(table)
+            .values(list(part))
+            .on_conflict_do_nothing(index_elements=list(keys))
+            .returning(table.c.id)
+        )
+        inserted += [row[0] for row in session.execute(stmt)]
+    return inserted

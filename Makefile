@@ -18,9 +18,10 @@ system-deps:
 	scripts/ensure-system-deps
 
 run: install
-	$(VENV)/bin/iop demo
+	$(PY) deployments/run_local.py
 
-demo: run
+demo: install
+	$(VENV)/bin/iop demo
 
 test: install system-deps
 	$(PY) -m pytest

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from .cli_flows import register as register_flow_commands
 from .cli_support import (
     database,
     emit_json,
@@ -249,6 +250,9 @@ def demo() -> None:
 
     with handled():
         run_demo(echo=typer.echo)
+
+
+register_flow_commands(app)
 
 
 def main() -> None:

@@ -1,0 +1,39 @@
+"""Every morning: move deadlines forward and queue the reminders that fall due."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+
+from iop_workflow.orchestration.events import publish_events
+from iop_workflow.orchestration.runtime import business_day, database, now_utc
+from iop_workflow.service.sweep import daily_sweep as sweep_service
+
+
+@task(name="sweep-deadlines")
+def sweep_deadlines(as_of: date) -> dict[str, Any]:
+    result = sweep_service(database(), as_of=as_of, now=now_utc())
+    triggers = sorted({c.trigger for c in result.changes})
+    return {
+        "as_of": as_of.isoformat(),
+        "changes": {trigger: result.count(trigger) for trigger in triggers},
+        "notifications_queued": result.notifications,
+    }
+
+
+@task(name="publish-events", retries=2, retry_delay_seconds=[5, 30])
+def publish(_: object = None) -> int:
+    return publish_events(database())
+
+
+@flow(name="daily-sweep", log_prints=False)
+def daily_sweep(as_of: date | None = None) -> dict[str, Any]:
+    """Open follow-ups, mark reports and claims overdue, open renewal windows, end
+    agreements whose period is over, and queue every reminder due on `as_of`."""
+    day = business_day(as_of)
+    summary = sweep_deadlines(day)
+    summary["events_published"] = publish(summary)
+    get_run_logger().info("daily sweep %s: %s", day, summary)
+    return summary

@@ -1,0 +1,46 @@
+"""On payout days: release what may be paid; block with a reason what may not."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+
+from iop_workflow.orchestration.events import publish_events
+from iop_workflow.orchestration.runtime import business_day, database, now_utc
+from iop_workflow.service.payouts import payout_run as payout_service
+
+
+@task(name="decide-payouts")
+def decide_payouts(as_of: date) -> dict[str, Any]:
+    result = payout_service(database(), as_of=as_of, now=now_utc())
+    return {
+        "as_of": as_of.isoformat(),
+        "released": result.count("release_payout"),
+        "blocked": result.count("block_payout"),
+        "blocked_reasons": [
+            f"{c.diarienummer} payout {c.key}: {c.reason}"
+            for c in result.changes
+            if c.trigger == "block_payout"
+        ],
+        "notifications_queued": result.notifications,
+    }
+
+
+@task(name="publish-events", retries=2, retry_delay_seconds=[5, 30])
+def publish(_: object = None) -> int:
+    return publish_events(database())
+
+
+@flow(name="payout-run")
+def payout_run(as_of: date | None = None) -> dict[str, Any]:
+    """Release every due payout whose gate holds; block the rest with the exact reason.
+
+    A payout blocked earlier is released by the first run after its gate holds.
+    """
+    day = business_day(as_of)
+    summary = decide_payouts(day)
+    summary["events_published"] = publish(summary)
+    get_run_logger().info("payout run %s: %s", day, summary)
+    return summary

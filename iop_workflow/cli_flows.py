@@ -1,0 +1,134 @@
+"""`iop sweep`, `iop payouts`, `iop report`, `iop simulate`: the scheduled work, by hand."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+import typer
+
+from .cli_support import emit_json, emit_table, handled, now_utc, parse_day, ready_database
+from .money_text import sek
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (a stable contract).")]
+AsOf = Annotated[
+    str | None,
+    typer.Option("--as-of", help="The business day (YYYY-MM-DD); default today in Sweden."),
+]
+
+payouts_app = typer.Typer(help="Payouts: list them with their gate, or run the payout flow.")
+
+
+def _run_flow(name: str, as_of: str | None) -> Any:
+    """Run one flow once, on a Prefect server (PREFECT_API_URL) or a temporary one."""
+    from .orchestration.runtime import prefect_defaults
+
+    day = parse_day(as_of, "--as-of")
+    ready_database()
+    prefect_defaults()
+    if name == "daily-sweep":
+        from flows.daily_sweep import daily_sweep
+
+        return daily_sweep(as_of=day)
+    if name == "payout-run":
+        from flows.payout_run import payout_run
+
+        return payout_run(as_of=day)
+    from flows.portfolio_report import portfolio_report
+
+    return portfolio_report(as_of=day)
+
+
+def sweep(as_of: AsOf = None) -> None:
+    """Run the daily sweep flow once for a day."""
+    with handled():
+        emit_json(_run_flow("daily-sweep", as_of))
+
+
+def report(as_of: AsOf = None) -> None:
+    """Run the portfolio report flow once (artifacts in the Prefect dashboard)."""
+    with handled():
+        keys = _run_flow("portfolio-report", as_of)
+        typer.echo("artifacts: " + ", ".join(keys))
+
+
+@payouts_app.callback(invoke_without_command=True)
+def payouts(
+    ctx: typer.Context,
+    state: Annotated[str | None, typer.Option(help="Only payouts in this state.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List payouts with their gate and, when it is closed, the reason."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from .service.payouts import list_payouts
+
+    with handled():
+        rows = list_payouts(ready_database(), state)
+        if as_json:
+            emit_json(rows)
+            return
+        emit_table(
+            rows,
+            [
+                ("ID", lambda r: r["id"]),
+                ("DIARIENUMMER", lambda r: r["diarienummer"]),
+                ("DUE", lambda r: r["due"]),
+                ("AMOUNT", lambda r: sek(r["amount_ore"])),
+                ("STATE", lambda r: r["state"]),
+                ("GATE", lambda r: r["gate"]),
+                ("REASON", lambda r: r["reason"]),
+            ],
+        )
+
+
+@payouts_app.command("run")
+def payouts_run(as_of: AsOf = None) -> None:
+    """Run the payout flow once for a day: release or block every due payout."""
+    with handled():
+        emit_json(_run_flow("payout-run", as_of))
+
+
+def simulate(
+    start: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option("--to", help="Last day (YYYY-MM-DD).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Walk day by day through the scheduled work on a copy of the database."""
+    from .service.simulate import LogLine
+    from .service.simulate import simulate as run
+
+    with handled():
+        first, last = parse_day(start, "--from"), parse_day(end, "--to")
+        lines: list[dict[str, Any]] = []
+
+        def echo(line: LogLine) -> None:
+            if as_json:
+                lines.append(
+                    {
+                        "day": line.day.isoformat(),
+                        "diarienummer": line.diarienummer,
+                        "what": line.what,
+                    }
+                )
+            else:
+                typer.echo(f"{line.day}  {line.diarienummer:<15} {line.what}")
+
+        total = run(ready_database(), first, last, now=now_utc(), echo=echo)
+        if as_json:
+            emit_json(lines)
+        else:
+            typer.echo(
+                f"{total} events from {first} to {last} (simulated on a copy; "
+                "the database is unchanged)"
+            )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sweep")(sweep)
+    app.command("report")(report)
+    app.command("simulate")(simulate)
+    app.add_typer(payouts_app, name="payouts")
+
+
+__all__ = ["date", "register"]

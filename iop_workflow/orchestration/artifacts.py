@@ -1,0 +1,113 @@
+"""The portfolio report as Prefect artifacts with stable keys.
+
+Keys hold only lowercase letters, digits and dashes, and stay the same from run to
+run, so the dashboard shows each artifact's history: `portfolio-overall`,
+`portfolio-mjolby`, `blocked-payouts-overall`, ...
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from ..service.report import Portfolio, Scope
+
+TABLES = (
+    ("agreements-by-state", "Agreements per state"),
+    ("blocked-payouts", "Blocked payouts, why, and what unblocks them"),
+    ("overdue-follow-ups", "Overdue follow-ups"),
+    ("deadlines-90-days", "Deadlines in the next 90 days"),
+    ("money-by-year", "Money per year: planned, released, blocked, claimed"),
+    ("failed-notifications", "Notifications failed or stuck"),
+)
+
+
+def key(prefix: str, scope: str) -> str:
+    return f"{prefix}-{scope}".lower()
+
+
+def table_rows(scope: Scope, prefix: str) -> list[dict[str, Any]]:
+    if prefix == "agreements-by-state":
+        return [
+            {"state": str(state), "agreements": count}
+            for state, count in sorted(scope.agreements_by_state.items())
+        ]
+    if prefix == "blocked-payouts":
+        return scope.blocked_payouts
+    if prefix == "overdue-follow-ups":
+        return scope.overdue_follow_ups
+    if prefix == "deadlines-90-days":
+        return scope.deadlines
+    if prefix == "money-by-year":
+        return scope.money_rows()
+    return scope.failed_notifications
+
+
+def markdown(report: Portfolio, scope: Scope) -> str:
+    lines = [
+        f"# IOP portfolio — {scope.name} — {report.as_of.isoformat()}",
+        "",
+        "| state | agreements |",
+        "|---|---|",
+        *[f"| {state} | {n} |" for state, n in sorted(scope.agreements_by_state.items())],
+        "",
+        f"## Blocked payouts ({len(scope.blocked_payouts)})",
+        "",
+    ]
+    lines += [
+        f"- **{p['diarienummer']}** payout {p['payout']} due {p['due']}, {p['amount']}: "
+        f"{p['reason']} — unblocked by {p['unblocks']}"
+        for p in scope.blocked_payouts
+    ] or ["None."]
+    lines += ["", f"## Overdue follow-ups ({len(scope.overdue_follow_ups)})", ""]
+    lines += [
+        f"- **{f['diarienummer']}** follow-up {f['year']}: report due {f['report_due']}, "
+        f"{f['days_overdue']} days overdue ({f['state']})"
+        for f in scope.overdue_follow_ups
+    ] or ["None."]
+    lines += ["", "## Deadlines in the next 90 days", ""]
+    lines += [
+        f"- {d['due']} **{d['diarienummer']}** {d['kind']} {d['what']}".rstrip()
+        for d in scope.deadlines
+    ] or ["None."]
+    lines += [
+        "",
+        "## Money per year",
+        "",
+        "| year | planned | released | blocked | claimed |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {m['year']} | {m['planned']} | {m['released']} | {m['blocked']} | {m['claimed']} |"
+        for m in scope.money_rows()
+    ]
+    if scope.failed_notifications:
+        lines += ["", f"## Notifications failed or stuck ({len(scope.failed_notifications)})"]
+        lines += [
+            f"- **{n['diarienummer']}** {n['kind']} ({n['state']}, {n['attempts']} attempts)"
+            for n in scope.failed_notifications
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def publish(report: Portfolio) -> list[str]:
+    """Create every artifact; returns their keys."""
+    keys = []
+    for scope in report.scopes.values():
+        summary_key = key("portfolio", scope.name)
+        create_markdown_artifact(
+            key=summary_key,
+            markdown=markdown(report, scope),
+            description=f"IOP portfolio summary, {scope.name}, {report.as_of.isoformat()}",
+        )
+        keys.append(summary_key)
+        for prefix, title in TABLES:
+            table_key = key(prefix, scope.name)
+            create_table_artifact(
+                key=table_key,
+                table=table_rows(scope, prefix) or [{"note": "none"}],
+                description=f"{title} — {scope.name}, {report.as_of.isoformat()}",
+            )
+            keys.append(table_key)
+    return keys

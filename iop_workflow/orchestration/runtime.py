@@ -1,0 +1,35 @@
+"""Database and business day for a flow run."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from ..adapters.db import Database, default_database_url
+from ..config import get_settings, today_in_stockholm
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def prefect_defaults() -> None:
+    """Sensible Prefect settings for this product, unless the operator set them.
+
+    A project-local PREFECT_HOME keeps runs out of the user's own profile, and the
+    telemetry call would only fail loudly on a machine without internet.
+    """
+    os.environ.setdefault("PREFECT_HOME", str(PROJECT_ROOT / "var" / "prefect-home"))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
+
+
+def database() -> Database:
+    return Database(get_settings().database_url or default_database_url())
+
+
+def business_day(as_of: date | None) -> date:
+    return as_of or today_in_stockholm()
+
+
+def now_utc() -> datetime:
+    return datetime.now(tz=UTC)

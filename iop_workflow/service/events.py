@@ -1,8 +1,11 @@
 """Audit records as Prefect events: each state change, from the CLI or a flow.
 
 The audit log is the outbox: a cursor remembers the last published record, and each
-event's id is derived from its audit record's id, so publishing the same record
-again (a crash between emit and cursor update) cannot create a second event.
+event's id is derived from its audit record (id, instant, what changed), so publishing
+the same record again (a crash between emit and cursor update) cannot create a second
+event. The record id alone would not do: another product database on the same Prefect
+server (a fresh `var/iop.db`, a staging database) numbers its records from 1 again, and
+the server silently drops events whose id it has already seen.
 """
 
 from __future__ import annotations
@@ -68,7 +71,11 @@ def _event(row: Any) -> AgreementEvent:
         "audit_id": row.id,
     }
     return AgreementEvent(
-        id=uuid.uuid5(NAMESPACE, f"audit-{row.id}"),
+        id=uuid.uuid5(
+            NAMESPACE,
+            f"audit-{row.id}-{row.at.isoformat()}-{row.diarienummer}-{row.entity}-"
+            f"{row.entity_key}-{row.trigger}",
+        ),
         event=event_name(row.entity, row.trigger, row.from_state, row.to_state),
         resource=resource,
         related=related,

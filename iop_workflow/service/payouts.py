@@ -156,39 +156,48 @@ def run_payouts(
                         "gate holds",
                     )
                 )
-    notices = []
+    # Blocking is set-wise too: one UPDATE per distinct reason (reasons name a
+    # follow-up year and state, so they are shared by many payouts).
+    to_block: dict[str, list[int]] = defaultdict(list)
+    reasons_moved: dict[str, list[int]] = defaultdict(list)
     for row in rows:
         if row.reason is None:
             continue
         if row.state is PayoutState.PLANNED:
+            to_block[row.reason].append(row.payout_id)
+        elif row.blocked_reason != row.reason:
+            # Still blocked, for a reason that moved on (e.g. the report arrived).
+            reasons_moved[row.reason].append(row.payout_id)
+    notices = []
+    for reason, ids in to_block.items():
+        for part in chunks(ids):
             block = (
                 sa.update(p)
-                .where(p.c.id == row.payout_id, p.c.state == PayoutState.PLANNED)
-                .values(
-                    state=PayoutState.BLOCKED, blocked_reason=row.reason, version=p.c.version + 1
-                )
+                .where(p.c.id.in_(part), p.c.state == PayoutState.PLANNED)
+                .values(state=PayoutState.BLOCKED, blocked_reason=reason, version=p.c.version + 1)
                 .returning(p.c.id)
             )
-            if session.execute(block).first() is not None:
+            for (payout_id,) in session.execute(block):
+                row = by_id[payout_id]
                 result.changes.append(
                     Change(
                         row.agreement_id,
                         row.diarienummer,
                         "payout",
-                        str(row.payout_id),
+                        str(payout_id),
                         "block_payout",
                         "planned",
                         "blocked",
-                        row.reason,
+                        reason,
                     )
                 )
                 notices.append(_blocked_notice(row))
-        elif row.blocked_reason != row.reason:
-            # Still blocked, for a reason that moved on (e.g. the report arrived).
+    for reason, ids in reasons_moved.items():
+        for part in chunks(ids):
             session.execute(
                 sa.update(p)
-                .where(p.c.id == row.payout_id, p.c.state == PayoutState.BLOCKED)
-                .values(blocked_reason=row.reason)
+                .where(p.c.id.in_(part), p.c.state == PayoutState.BLOCKED)
+                .values(blocked_reason=reason)
             )
     write_audit(session, result.changes, now=now, as_of=as_of)
     notices += payout_warnings(session, as_of=as_of)

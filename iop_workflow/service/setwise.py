@@ -107,13 +107,9 @@ def insert_new(
     """Insert rows whose unique key is not there yet; return the ids actually inserted."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    inserted: list[int] = []
-    for part in chunks(rows):
-        stmt = (
-            insert(table)
-            .values(list(part))
-            .on_conflict_do_nothing(index_elements=list(keys))
-            .returning(table.c.id)
-        )
-        inserted += [row[0] for row in session.execute(stmt)]
-    return inserted
+    if not rows:
+        return []
+    # One compiled statement, executed for many parameter sets ("insertmanyvalues"):
+    # a multi-VALUES literal would be recompiled for every batch.
+    stmt = insert(table).on_conflict_do_nothing(index_elements=list(keys)).returning(table.c.id)
+    return [row[0] for row in session.execute(stmt, list(rows))]

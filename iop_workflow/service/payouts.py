@@ -26,7 +26,7 @@ from ..domain.money import format_sek
 from ..domain.states import AgreementState, FollowUpState, PayoutState
 from ..policies import load_policy, preset_names
 from .outbox import Notice, record
-from .setwise import SYSTEM, Change, chunks, write_audit
+from .setwise import SYSTEM, Change, chunks, still, write_audit
 
 OPEN = (PayoutState.PLANNED, PayoutState.BLOCKED)
 
@@ -132,7 +132,7 @@ def run_payouts(
         for part in chunks(ids):
             stmt = (
                 sa.update(p)
-                .where(p.c.id.in_(part), p.c.state == source)
+                .where(p.c.id.in_(part), still(p.c.state, source))
                 .values(
                     state=PayoutState.RELEASED,
                     released_on=as_of,
@@ -173,7 +173,7 @@ def run_payouts(
         for part in chunks(ids):
             block = (
                 sa.update(p)
-                .where(p.c.id.in_(part), p.c.state == PayoutState.PLANNED)
+                .where(p.c.id.in_(part), still(p.c.state, PayoutState.PLANNED))
                 .values(state=PayoutState.BLOCKED, blocked_reason=reason, version=p.c.version + 1)
                 .returning(p.c.id)
             )
@@ -196,7 +196,7 @@ def run_payouts(
         for part in chunks(ids):
             session.execute(
                 sa.update(p)
-                .where(p.c.id.in_(part), p.c.state == PayoutState.BLOCKED)
+                .where(p.c.id.in_(part), still(p.c.state, PayoutState.BLOCKED))
                 .values(blocked_reason=reason)
             )
     write_audit(session, result.changes, now=now, as_of=as_of)

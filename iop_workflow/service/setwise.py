@@ -40,6 +40,17 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
+def still(column: sa.ColumnElement[Any], state: Any) -> sa.ColumnElement[bool]:
+    """`column = state` for updates that pick rows by id.
+
+    Written as an expression so no planner answers `id IN (...) AND state = ...`
+    through the index on state: SQLite without statistics did, scanning every
+    planned payout once per batch (quadratic). Rows are found by primary key, then
+    the state is checked, which is what keeps a second run from changing anything.
+    """
+    return sa.func.trim(column) == state
+
+
 def diarienummer_of(session: Session, agreement_ids: Iterable[int]) -> dict[int, str]:
     ids = sorted(set(agreement_ids))
     found: dict[int, str] = {}

@@ -15,6 +15,7 @@ from .cli_support import (
     database,
     emit_json,
     emit_table,
+    fail,
     handled,
     now_utc,
     parse_day,
@@ -22,6 +23,7 @@ from .cli_support import (
     stdout_is_utf8,
     step_data,
 )
+from .domain.roles import SYSTEM_ACTOR
 from .money_text import sek
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -150,6 +152,8 @@ def transition(
     from .service.steps import transition as fire_step
 
     with handled():
+        if actor == SYSTEM_ACTOR.name:
+            fail("--actor: 'system' is the scheduled flows' own name; act as a person", 3)
         day = parse_day(as_of, "--as-of")
         data = step_data(sets or [], file)
         result = fire_step(

@@ -31,7 +31,7 @@ LIVE = [A.ACTIVE, A.RENEWAL, A.NOT_RENEWED]
 
 AGREEMENT_TRANSITIONS = [
     _t("assess_criterion", A.INITIATIVE, None, g.criterion_known),
-    _t("start_dialogue", A.INITIATIVE, A.DIALOGUE, g.criteria_pass, g.registered_if_required),
+    _t("start_dialogue", A.INITIATIVE, A.DIALOGUE, g.registered_if_required, g.criteria_pass),
     _t("reject", A.INITIATIVE, A.REJECTED, g.reason_given),
     _t("withdraw", [A.INITIATIVE, A.DIALOGUE, A.ECONOMIC_PLAN, A.DECISION], A.WITHDRAWN),
     _t("propose_plan", A.DIALOGUE, A.ECONOMIC_PLAN, g.dialogue_outcome_recorded, g.period_ok),

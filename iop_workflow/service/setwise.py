@@ -48,7 +48,8 @@ def still(column: sa.ColumnElement[Any], state: Any) -> sa.ColumnElement[bool]:
     planned payout once per batch (quadratic). Rows are found by primary key, then
     the state is checked, which is what keeps a second run from changing anything.
     """
-    return sa.func.trim(column) == state
+    checked: sa.ColumnElement[bool] = sa.func.trim(column) == state
+    return checked
 
 
 def diarienummer_of(session: Session, agreement_ids: Iterable[int]) -> dict[int, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
 
 from ..adapters.db import Database, default_database_url
@@ -23,8 +24,14 @@ def prefect_defaults() -> None:
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
 
 
+@lru_cache(maxsize=4)
+def _database(url: str) -> Database:
+    return Database(url)
+
+
 def database() -> Database:
-    return Database(get_settings().database_url or default_database_url())
+    """One engine per database URL for the life of the process (a served runner lives long)."""
+    return _database(get_settings().database_url or default_database_url())
 
 
 def business_day(as_of: date | None) -> date:

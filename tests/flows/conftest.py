@@ -1,0 +1,227 @@
+"""Set-up for the flow tests: one real Prefect server for the session, product databases.
+
+The server is `python -m prefect server start` in a subprocess with a PREFECT_HOME of
+its own (SQLite, migrated at start: 20-40 s), so it is started once per session, as early
+as the collected tests show it is needed, and the tests that do not need it run first.
+Its output (including the CancelledError tracebacks Prefect logs on shutdown) goes to a
+log file, never to the test output.
+
+Prefect reads its settings when it is first imported, so PREFECT_HOME and the analytics
+switch are set here, before any test module imports prefect; the tests that talk to the
+server also enter `temporary_settings` with its address, which works whatever was
+imported first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from flow_support import free_port, using_server
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+
+_CLIENT_HOME = Path(tempfile.mkdtemp(prefix="iop-flow-tests-prefect-home-"))
+os.environ["PREFECT_HOME"] = str(_CLIENT_HOME)
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+
+SERVER_STARTUP_SECONDS = 180
+
+
+def _load_integration_fixtures() -> ModuleType:
+    """tests/integration/conftest.py as a module of its own (its fixtures are reused)."""
+    path = ROOT / "tests" / "integration" / "conftest.py"
+    spec = importlib.util.spec_from_file_location("iop_integration_fixtures", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_integration = _load_integration_fixtures()
+pg_db = _integration.pg_db  # the session's throwaway PostgreSQL cluster
+empty_postgres = _integration._empty_postgres
+
+
+# --- the Prefect server -----------------------------------------------------------------
+
+
+@dataclass
+class PrefectServer:
+    url: str  # the dashboard
+    api_url: str
+    port: int
+    home: Path
+    log: Path
+    process: subprocess.Popen[bytes]
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self.log.exists():
+            return "(no server log)"
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _start_server(folder: Path) -> PrefectServer:
+    port = free_port()
+    home = folder / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "IOP_"))}
+    env.update(
+        PREFECT_HOME=str(home),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        # `--port` alone would leave the dashboard calling the API on port 4200.
+        PREFECT_SERVER_API_HOST="127.0.0.1",
+        PREFECT_SERVER_API_PORT=str(port),
+        PREFECT_SERVER_LOGGING_LEVEL="WARNING",
+    )
+    log = folder / "server.log"
+    with open(log, "ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start"]
+            + ["--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    url = f"http://127.0.0.1:{port}"
+    return PrefectServer(url, f"{url}/api", port, home, log, process)
+
+
+def _wait_healthy(server: PrefectServer, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            pytest.fail(
+                f"the Prefect server exited ({server.process.returncode}); log {server.log}:\n"
+                + server.log_tail(),
+                pytrace=False,
+            )
+        with contextlib.suppress(OSError):
+            with urllib.request.urlopen(f"{server.api_url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        time.sleep(0.5)
+    pytest.fail(
+        f"the Prefect server did not answer /api/health within {timeout:.0f} s; "
+        f"log {server.log}:\n{server.log_tail()}",
+        pytrace=False,
+    )
+
+
+def _drain_prefect_workers() -> None:
+    """Send the logs and events still queued in this process while the server is up (at
+    exit Prefect would retry against a stopped server for a minute)."""
+    if "prefect" not in sys.modules:
+        return
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        with contextlib.suppress(RuntimeError):
+            worker.drain_all(timeout=30)
+
+
+def _stop_server(server: PrefectServer) -> None:
+    process = server.process
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    shutil.rmtree(server.home, ignore_errors=True)  # its database; the log stays
+
+
+_STARTED: dict[str, PrefectServer] = {}
+
+
+def _needs_server(item: pytest.Item) -> bool:
+    return "prefect_server" in getattr(item, "fixturenames", ())
+
+
+@pytest.hookimpl(trylast=True)  # after -k/-m have deselected what will not run
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Start the server as soon as collection shows it is needed; meanwhile run the flow
+    tests that do not need it (they keep their order, and so do the others)."""
+    ours = [i for i in items if HERE in Path(str(i.path)).parents]
+    if not ours or config.option.collectonly:
+        return
+    if any(_needs_server(i) for i in ours) and "server" not in _STARTED:
+        folder = Path(tempfile.mkdtemp(prefix="iop-prefect-server-"))
+        _STARTED["server"] = _start_server(folder)
+    mine = set(ours)
+    first = next(n for n, item in enumerate(items) if item in mine)
+    reordered = [i for i in ours if not _needs_server(i)] + [i for i in ours if _needs_server(i)]
+    rest = [i for i in items if i not in mine]
+    items[:] = rest[:first] + reordered + rest[first:]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    server = _STARTED.pop("server", None)
+    if server is not None:  # never asked for (e.g. an early failure): still stop it
+        _stop_server(server)
+    shutil.rmtree(_CLIENT_HOME, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[PrefectServer]:
+    """A real Prefect server (API and dashboard) on a free loopback port."""
+    server = _STARTED.get("server")
+    if server is None:
+        server = _STARTED["server"] = _start_server(
+            Path(tempfile.mkdtemp(prefix="iop-prefect-server-"))
+        )
+    try:
+        _wait_healthy(server, SERVER_STARTUP_SECONDS)
+        yield server
+    finally:
+        _drain_prefect_workers()
+        _stop_server(server)
+        _STARTED.pop("server", None)
+        sys.stderr.write(f"\nPrefect server log (shutdown noise included): {server.log}\n")
+
+
+@pytest.fixture
+def prefect_api(
+    prefect_server: PrefectServer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[PrefectServer]:
+    """Flow runs and clients of this test (and its subprocesses) use the session's server."""
+    with using_server(prefect_server.api_url, monkeypatch):
+        yield prefect_server
+
+
+# --- product databases ------------------------------------------------------------------
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'iop.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database, once per backend (SQLite file; PostgreSQL, schema emptied)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'iop.db'}"
+    url: str = request.getfixturevalue("pg_db")
+    empty_postgres(url)
+    return url

@@ -7,6 +7,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 
+from iop_workflow.notify import deliver_pending
 from iop_workflow.orchestration.events import publish_events
 from iop_workflow.orchestration.runtime import business_day, database, now_utc
 from iop_workflow.service.payouts import payout_run as payout_service
@@ -28,6 +29,12 @@ def decide_payouts(as_of: date) -> dict[str, Any]:
     }
 
 
+@task(name="deliver-notifications", retries=1, retry_delay_seconds=[30])
+def deliver(_: object = None) -> dict[str, Any]:
+    # Failed sends are recorded and retried on later runs; only a broken config raises.
+    return deliver_pending(database(), now=now_utc()).as_dict()
+
+
 @task(name="publish-events", retries=2, retry_delay_seconds=[5, 30])
 def publish(_: object = None) -> int:
     return publish_events(database())
@@ -42,5 +49,6 @@ def payout_run(as_of: date | None = None) -> dict[str, Any]:
     day = business_day(as_of)
     summary = decide_payouts(day)
     summary["events_published"] = publish(summary)
+    summary["notifications"] = deliver(summary)
     get_run_logger().info("payout run %s: %s", day, summary)
     return summary

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from .cli_flows import register as register_flow_commands
+from .cli_notify import register as register_notify_commands
 from .cli_support import (
     database,
     emit_json,
@@ -257,6 +258,7 @@ def demo() -> None:
 
 
 register_flow_commands(app)
+register_notify_commands(app)
 
 
 def main() -> None:

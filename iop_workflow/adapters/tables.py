@@ -65,6 +65,8 @@ people = sa.Table(
         "organisation_id", sa.Integer, sa.ForeignKey("organisations.id", ondelete="SET NULL")
     ),
     sa.Column("manager", sa.String(NAME)),
+    # One e-mail a day listing all of the person's notifications instead of one each.
+    sa.Column("digest", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
     sa.UniqueConstraint("name"),
 )
 
@@ -311,6 +313,29 @@ notifications = sa.Table(
     sa.Column("sent_at", UtcDateTime()),
     sa.UniqueConstraint("agreement_id", "kind", "subject_date", "stage"),
     sa.Index("ix_notifications_state_next_attempt_at", "state", "next_attempt_at"),
+)
+
+# Each target's result per delivery attempt of a notification. A target with an ok row
+# is never sent again; `digest_on` marks the one digest e-mail a person gets per day.
+notification_deliveries = sa.Table(
+    "notification_deliveries",
+    metadata,
+    id_column(),
+    sa.Column(
+        "notification_id",
+        sa.Integer,
+        sa.ForeignKey("notifications.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),  # email, teams, none (unroutable)
+    sa.Column("target", sa.String(320), nullable=False),  # an address or a channel key
+    sa.Column("digest_on", sa.Date),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("error", sa.Text),  # redacted: never a secret
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Index("ix_notification_deliveries_target_digest_on", "target", "digest_on"),
 )
 
 # How far the audit log has been published as Prefect events (one row per publisher).

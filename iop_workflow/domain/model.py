@@ -51,6 +51,7 @@ class Person:
     municipality: str | None = None  # policy key the person works for (staff)
     organisation_id: int | None = None  # for organisation representatives
     manager: str | None = None  # an officer's manager, for escalations
+    digest: bool = False  # one e-mail a day listing all notifications, not one each
     id: int | None = None
 
 

@@ -71,12 +71,16 @@ class People:
             policy_for(raw.municipality, Where(label, "municipality"))
             if raw.manager is not None and role is not Role.OFFICER:
                 raise Where(label, "manager").refuse(f"only an officer has one, not a {role.value}")
+        if raw.digest and raw.email is None:
+            # A digest is an e-mail: without an address the choice would silently do nothing.
+            raise Where(label, "digest").refuse("needs an email address")
         return Person(
             name=raw.name,
             role=role,
             email=raw.email,
             municipality=raw.municipality,
             manager=raw.manager,
+            digest=bool(raw.digest),
         )
 
     def require(

@@ -186,6 +186,7 @@ class PersonIn(Record):
     municipality: Text | None = None
     organisation: OrgNr | None = None
     manager: Text | None = None
+    digest: StrictBool | None = None  # one e-mail a day instead of one per notification
 
 
 class ContactIn(Record):

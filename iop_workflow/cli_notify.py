@@ -1,0 +1,117 @@
+"""`iop notify preview|send|list`: the notification outbox by hand.
+
+Everything printed comes from the outbox and the rendered messages, which hold no
+secret; error messages of the notification layer are redacted where they are made.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .cli_support import emit_json, emit_table, handled, now_utc, parse_day, ready_database
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (a stable contract).")]
+AsOf = Annotated[
+    str | None,
+    typer.Option("--as-of", help="The business day (YYYY-MM-DD); default today in Sweden."),
+]
+
+notify_app = typer.Typer(
+    no_args_is_help=True, help="Notifications by e-mail and Teams: preview, send, list."
+)
+
+
+@notify_app.command("preview")
+def preview(as_of: AsOf = None, as_json: JsonOpt = False) -> None:
+    """What would be sent on a day, to whom, without sending or changing anything."""
+    from .notify import preview as preview_messages
+
+    with handled():
+        items = preview_messages(ready_database(), as_of=parse_day(as_of, "--as-of"))
+        if as_json:
+            emit_json([item.as_dict() for item in items])
+            return
+        if not items:
+            typer.echo("(nothing to send)")
+        for item in items:
+            ids = ", ".join(str(i) for i in item.notifications)
+            if item.channel == "none":
+                typer.echo(f"NOT ROUTABLE  notification {ids}: {item.subject}\n")
+                continue
+            digest = " (daily digest)" if item.digest else ""
+            typer.echo(f"{item.channel.upper()} to {item.to} ({item.recipient}){digest}")
+            typer.echo(f"notification {ids}")
+            typer.echo(f"Subject: {item.subject}\n")
+            typer.echo(item.body)
+
+
+@notify_app.command("send")
+def send(as_json: JsonOpt = False) -> None:
+    """Deliver the pending notifications that are due now (what the flows do at their end)."""
+    from .notify import deliver_pending
+
+    with handled():
+        report = deliver_pending(ready_database(), now=now_utc())
+        if as_json:
+            emit_json(report.as_dict())
+            return
+        if not report.configured:
+            typer.echo("not configured: set IOP_APPRISE_CONFIG to an apprise YAML file")
+            return
+        typer.echo(
+            f"{report.sent} sent, {report.retrying} to retry, {report.failed} failed, "
+            f"{report.deferred} waiting for tomorrow's digest "
+            f"({report.messages_sent} messages sent, {report.messages_failed} failed)"
+        )
+        for error in report.errors:
+            typer.echo(f"  failed: {error}")
+        for problem in report.problems:
+            typer.echo(f"  no address: {problem}")
+
+
+@notify_app.command("list")
+def list_(
+    state: Annotated[str | None, typer.Option(help="pending, sent or failed.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The outbox: each notification, its state, attempts and where it went."""
+    from .notify import list_notifications
+
+    with handled():
+        rows = list_notifications(ready_database(), state)
+        if as_json:
+            emit_json(rows)
+            return
+        emit_table(
+            rows,
+            [
+                ("ID", lambda r: r["id"]),
+                ("DIARIENUMMER", lambda r: r["diarienummer"]),
+                ("KIND", lambda r: r["kind"]),
+                ("DATE", lambda r: r["subject_date"]),
+                ("STATE", lambda r: r["state"]),
+                ("ATTEMPTS", lambda r: r["attempts"]),
+                ("NEXT", lambda r: r["next_attempt_at"]),
+                ("ERROR", lambda r: r["last_error"]),
+            ],
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(notify_app, name="notify")
+
+
+def main() -> None:
+    """`python -m iop_workflow.cli_notify notify ...`: the same commands without `iop`."""
+    from .cli_support import stdout_is_utf8
+
+    app = typer.Typer(no_args_is_help=True, add_completion=False)
+    register(app)
+    stdout_is_utf8()
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""Fixtures for the notification tests: the Mjölby example in a fresh SQLite database,
+real SMTP and HTTPS receivers, and an apprise configuration file pointing at them."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+# Prefect reads these at import (the portfolio artifact test imports it): keep its files
+# out of the developer's home, and no telemetry without internet.
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="iop-notify-tests-prefect-"))
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+from notify_support import BASE_URL, ROOT, Mailbox, TeamsEndpoint, at, free_port, self_signed  # noqa: E402
+
+from iop_workflow.adapters.db import Database  # noqa: E402
+from iop_workflow.config import Settings  # noqa: E402
+from iop_workflow.service.importer import import_file  # noqa: E402
+from iop_workflow.service.sweep import daily_sweep  # noqa: E402
+
+
+def _load_integration_fixtures() -> ModuleType:
+    """tests/integration/conftest.py as a module of its own: its PostgreSQL fixtures."""
+    path = ROOT / "tests" / "integration" / "conftest.py"
+    spec = importlib.util.spec_from_file_location("iop_notify_integration_fixtures", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_integration = _load_integration_fixtures()
+pg_db = _integration.pg_db  # a throwaway PostgreSQL cluster for the session
+
+
+def example_database(url: str) -> Database:
+    """Mjölby's examples imported; the 2026 follow-ups opened by the sweep of 2026-11-23."""
+    database = Database(url)
+    database.upgrade()
+    import_file(database, str(ROOT / "examples" / "mjolby.yaml"), now=at(date(2026, 11, 23)))
+    daily_sweep(database, as_of=date(2026, 11, 23), now=at(date(2026, 11, 23)))
+    return database
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = example_database(f"sqlite:///{tmp_path / 'iop.db'}")
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """The examples on SQLite and on a real PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'iop.db'}"
+    else:
+        url = request.getfixturevalue("pg_db")
+        _integration._empty_postgres(url)
+    database = example_database(url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    """An SMTP server, started."""
+    box = Mailbox(free_port()).start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture
+def cert(tmp_path: Path) -> tuple[Path, Path]:
+    folder = tmp_path / "tls"
+    folder.mkdir()
+    return self_signed(folder)
+
+
+@pytest.fixture
+def teams(cert: tuple[Path, Path]) -> Iterator[TeamsEndpoint]:
+    endpoint = TeamsEndpoint(cert).start()
+    yield endpoint
+    endpoint.stop()
+
+
+@pytest.fixture
+def configure(tmp_path: Path) -> Callable[..., Settings]:
+    """Write an apprise YAML file and return Settings that use it."""
+
+    def make(text: str, **overrides: object) -> Settings:
+        path = tmp_path / "apprise.yaml"
+        path.write_text(text, encoding="utf-8")
+        values: dict[str, object] = {"apprise_config": str(path), "base_url": BASE_URL}
+        return Settings(**(values | overrides))  # type: ignore[arg-type]
+
+    return make

@@ -1,6 +1,7 @@
 """Who a notification goes to: its roles resolved to addresses, a few queries per batch.
 
-organisation → the contact e-mail of each organisation party to the agreement;
+organisation → the contact e-mail of each organisation party to the agreement (only the
+party a notice is about when its facts name an `organisation_id`);
 officer → the agreement's officer; manager → that officer's manager; secretary → every
 nämnd secretary of the agreement's municipality. A role that resolves to nobody is a
 `problem` the delivery records and reports; it never stops the other recipients.
@@ -45,7 +46,7 @@ class AgreementInfo:
     diarienummer: str
     municipality: str
     officer: str
-    organisations: tuple[tuple[str, str], ...]  # (name, contact e-mail) of each party
+    organisations: tuple[tuple[int, str, str], ...]  # (id, name, contact e-mail) per party
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def route(session: Session, batch: Sequence[Row]) -> list[Routed]:
         info = agreements[row.agreement_id]
         result = Routed(row, info)
         for role in row.recipients:
-            found, problem = directory.resolve(role, info)
+            found, problem = directory.resolve(role, info, row.facts.get("organisation_id"))
             if problem:
                 result.problems.append(problem)
             for recipient in found:
@@ -106,17 +107,17 @@ def route(session: Session, batch: Sequence[Row]) -> list[Routed]:
 def _agreements(session: Session, ids: Iterable[int]) -> dict[int, AgreementInfo]:
     a, p, o = t.agreements, t.agreement_parties, t.organisations
     wanted = sorted(ids)
-    parties: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    parties: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
     found: dict[int, AgreementInfo] = {}
     for part in chunks(wanted):
         query = (
-            sa.select(p.c.agreement_id, o.c.name, o.c.contact_email)
+            sa.select(p.c.agreement_id, o.c.id, o.c.name, o.c.contact_email)
             .join(o, o.c.id == p.c.organisation_id)
             .where(p.c.agreement_id.in_(part))
             .order_by(p.c.id)
         )
         for party in session.execute(query):
-            parties[party.agreement_id].append((party.name, party.contact_email))
+            parties[party.agreement_id].append((party.id, party.name, party.contact_email))
         columns = (a.c.id, a.c.title, a.c.diarienummer, a.c.municipality, a.c.officer)
         for r in session.execute(sa.select(*columns).where(a.c.id.in_(part))):
             found[r.id] = AgreementInfo(
@@ -150,9 +151,16 @@ class _Directory:
         for r in session.execute(query):
             self.secretaries[r.municipality].append(r)
 
-    def resolve(self, role: str, info: AgreementInfo) -> tuple[list[Recipient], str | None]:
+    def resolve(
+        self, role: str, info: AgreementInfo, organisation_id: int | None = None
+    ) -> tuple[list[Recipient], str | None]:
         if role == ORGANISATION:
-            found = [Recipient(role, name, email) for name, email in info.organisations if email]
+            # A notice about one party (its own claim) goes to that party only.
+            found = [
+                Recipient(role, name, email)
+                for oid, name, email in info.organisations
+                if email and organisation_id in (None, oid)
+            ]
             missing = f"no organisation contact e-mail for {info.diarienummer}"
             return found, None if found else missing
         if role == OFFICER:

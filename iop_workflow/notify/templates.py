@@ -18,7 +18,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 
 from ..domain.errors import InvalidInput
 from ..policies import load_policy
-from .routing import Routed
+from .routing import AgreementInfo, Routed
 from .wording import amount, block_reason, swedish_date
 
 CHANNEL = "channel"  # the role a Teams channel reads a message as
@@ -80,7 +80,7 @@ def context(routed: Routed, role: str, base_url: str) -> dict[str, Any]:
         "role": role,
         "title": info.title,
         "diarienummer": info.diarienummer,
-        "organisations": ", ".join(name for name, _ in info.organisations) or "–",
+        "organisations": _organisations(info, facts.get("organisation_id")),
         "officer": info.officer,
         "municipality_name": place,
         "day": swedish_date(row.subject_date),
@@ -95,6 +95,11 @@ def context(routed: Routed, role: str, base_url: str) -> dict[str, Any]:
         "facts": facts,
         "link": link(base_url, info.id),
     }
+
+
+def _organisations(info: AgreementInfo, only: int | None) -> str:
+    names = [name for oid, name, _ in info.organisations if only in (None, oid)]
+    return ", ".join(names) or "–"
 
 
 def render(routed: Routed, role: str, base_url: str) -> Text:

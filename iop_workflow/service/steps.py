@@ -12,9 +12,12 @@ from sqlalchemy.orm.attributes import flag_modified
 from ..adapters.db import Database, Repository
 from ..domain.context import StateChange
 from ..domain.model import Agreement, AuditRecord
+from ..domain.notices import step_notices
 from ..domain.roles import Actor
 from ..domain.workflow import fire
 from ..policies import load_policy
+from .outbox import Notice
+from .outbox import record as record_notices
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,8 @@ def apply_step(
     today: date,
     now: datetime,
 ) -> list[StateChange]:
-    """Fire inside the caller's transaction and write one audit record per change."""
+    """Fire inside the caller's transaction; write one audit record per change and the
+    notices the step causes (domain/notices.py), so all commit or none do."""
     changes = fire(
         agreement,
         trigger,
@@ -69,9 +73,15 @@ def apply_step(
     # agreement cannot both commit: the second fails the optimistic check.
     flag_modified(agreement, "state")
     repo.flush()
-    for record in audit_records(agreement, actor, changes, now):
-        record.data = {**record.data, "as_of": today.isoformat()}
-        repo.add_audit(record)
+    for audit in audit_records(agreement, actor, changes, now):
+        audit.data = {**audit.data, "as_of": today.isoformat()}
+        repo.add_audit(audit)
+    assert agreement.id is not None
+    notices = [
+        Notice(agreement.id, n.subject_date, n.stage, n.facts)
+        for n in step_notices(agreement, changes, today)
+    ]
+    record_notices(repo.session, notices, as_of=today, now=now)
     return changes
 
 

@@ -139,7 +139,7 @@ def _routed(kind: str, facts: dict[str, Any]) -> Routed:
     row = Row(7, 3, kind, date(2027, 3, 31), "before_30", ("organisation",), facts, 0,
               datetime(2027, 3, 1))  # fmt: skip
     info = AgreementInfo(3, "Läxhjälp på Öster", "OSN 2026/0142", "mjolby", "Anna Berg",
-                         (("Föreningen Öppna Dörren", "info@oppnadorren.example"),))  # fmt: skip
+                         ((1, "Föreningen Öppna Dörren", "info@oppnadorren.example"),))  # fmt: skip
     return Routed(row, info)
 
 

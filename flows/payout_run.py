@@ -7,8 +7,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 
-from iop_workflow.notify import deliver_pending
-from iop_workflow.orchestration.events import publish_events
+from flows.shared_tasks import deliver, publish
 from iop_workflow.orchestration.runtime import business_day, database, now_utc
 from iop_workflow.service.payouts import payout_run as payout_service
 
@@ -27,17 +26,6 @@ def decide_payouts(as_of: date) -> dict[str, Any]:
         ],
         "notifications_queued": result.notifications,
     }
-
-
-@task(name="deliver-notifications", retries=1, retry_delay_seconds=[30])
-def deliver(_: object = None) -> dict[str, Any]:
-    # Failed sends are recorded and retried on later runs; only a broken config raises.
-    return deliver_pending(database(), now=now_utc()).as_dict()
-
-
-@task(name="publish-events", retries=2, retry_delay_seconds=[5, 30])
-def publish(_: object = None) -> int:
-    return publish_events(database())
 
 
 @flow(name="payout-run")

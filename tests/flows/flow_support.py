@@ -260,3 +260,31 @@ def wait_for_events(
         if len(events) >= at_least or time.monotonic() > deadline:
             return events
         time.sleep(0.5)
+
+
+def logs_of(run_id: UUID) -> list[Any]:
+    """The log records of a flow run (its tasks' included), oldest first."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.client.schemas.sorting import LogSort
+
+    with get_client(sync_client=True) as client:
+        return list(
+            client.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])),
+                sort=LogSort.TIMESTAMP_ASC,
+                limit=200,
+                offset=0,
+            )
+        )
+
+
+def wait_for_log(run_id: UUID, containing: str, *, timeout: float = 20) -> list[Any]:
+    """A flow run's logs once one contains `containing` (they are sent in batches by a
+    background worker); all of them, whether it came or not."""
+    deadline = time.monotonic() + timeout
+    while True:
+        logs = logs_of(run_id)
+        if any(containing in log.message for log in logs) or time.monotonic() > deadline:
+            return logs
+        time.sleep(0.2)

@@ -1,0 +1,27 @@
+"""The tasks that end both `daily-sweep` and `payout-run`: one definition, one behaviour."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import task
+
+from iop_workflow.notify import deliver_pending
+from iop_workflow.orchestration import delivery_report
+from iop_workflow.orchestration.events import publish_events
+from iop_workflow.orchestration.runtime import database, now_utc
+
+
+@task(name="deliver-notifications", retries=1, retry_delay_seconds=[30])
+def deliver(_: object = None) -> dict[str, Any]:
+    # Failed sends are recorded and retried on later runs; only a broken config raises.
+    # They are reported in the dashboard instead (a WARNING and an artifact).
+    now = now_utc()
+    report = deliver_pending(database(), now=now)
+    delivery_report.publish(report, now=now)
+    return report.as_dict()
+
+
+@task(name="publish-events", retries=2, retry_delay_seconds=[5, 30])
+def publish(_: object = None) -> int:
+    return publish_events(database())

@@ -13,13 +13,17 @@ import typer
 from .cli_flows import register as register_flow_commands
 from .cli_notify import register as register_notify_commands
 from .cli_support import (
+    EXIT_REFUSED,
+    ActOn,
+    JsonOpt,
+    as_of_day,
     database,
     emit_json,
+    emit_rows,
     emit_table,
     fail,
     handled,
     now_utc,
-    parse_day,
     ready_database,
     stdout_is_utf8,
     step_data,
@@ -30,12 +34,6 @@ from .money_text import sek
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 db_app = typer.Typer(no_args_is_help=True, help="The product's database.")
 app.add_typer(db_app, name="db")
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (a stable contract).")]
-AsOf = Annotated[
-    str | None,
-    typer.Option("--as-of", help="The day to act on (YYYY-MM-DD); default today in Sweden."),
-]
 
 
 @db_app.command("upgrade")
@@ -70,17 +68,14 @@ def agreements(
     from .service.views import list_agreements
 
     with handled():
-        rows = list_agreements(ready_database(), state, municipality)
-        if as_json:
-            emit_json(rows)
-            return
-        emit_table(
-            rows,
+        emit_rows(
+            list_agreements(ready_database(), state, municipality),
+            as_json,
             [
-                ("ID", lambda r: r["id"]),
-                ("DIARIENUMMER", lambda r: r["diarienummer"]),
-                ("MUNICIPALITY", lambda r: r["municipality"]),
-                ("STATE", lambda r: r["state"]),
+                ("ID", "id"),
+                ("DIARIENUMMER", "diarienummer"),
+                ("MUNICIPALITY", "municipality"),
+                ("STATE", "state"),
                 ("PERIOD", lambda r: f"{r['period']['start']} – {r['period']['end']}"),
                 ("ORGANISATION", lambda r: (r["organisation"] or {}).get("name")),
             ],
@@ -132,7 +127,7 @@ def triggers(ref: str, as_json: JsonOpt = False) -> None:
         emit_table(
             view["steps"],
             [
-                ("TRIGGER", lambda r: r["trigger"]),
+                ("TRIGGER", "trigger"),
                 ("ON", lambda r: r["target"] or "agreement"),
                 ("WHO", lambda r: ", ".join(r["roles"]) or "system only"),
             ],
@@ -146,7 +141,7 @@ def transition(
     actor: Annotated[str, typer.Option("--actor", help="Name of the person firing the step.")],
     sets: Annotated[list[str] | None, typer.Option("--set", help="Step input key=value.")] = None,
     file: Annotated[str | None, typer.Option("--file", help="YAML mapping of step inputs.")] = None,
-    as_of: AsOf = None,
+    as_of: ActOn = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Fire one step (TRIGGER) on an agreement, as ACTOR."""
@@ -154,8 +149,10 @@ def transition(
 
     with handled():
         if actor == SYSTEM_ACTOR.name:
-            fail("--actor: 'system' is the scheduled flows' own name; act as a person", 3)
-        day = parse_day(as_of, "--as-of")
+            fail(
+                "--actor: 'system' is the scheduled flows' own name; act as a person", EXIT_REFUSED
+            )
+        day = as_of_day(as_of)
         data = step_data(sets or [], file)
         result = fire_step(
             ready_database(), ref, trigger, actor_name=actor, data=data, today=day, now=now_utc()
@@ -185,22 +182,19 @@ def transition(
 
 
 @app.command("timeline")
-def timeline(ref: str, as_of: AsOf = None, as_json: JsonOpt = False) -> None:
+def timeline(ref: str, as_of: ActOn = None, as_json: JsonOpt = False) -> None:
     """Every dated obligation of the agreement: kind, due, responsible, status, blocks."""
     from .service.views import agreement_timeline
 
     with handled():
-        rows = agreement_timeline(ready_database(), ref, parse_day(as_of, "--as-of"))
-        if as_json:
-            emit_json(rows)
-            return
-        emit_table(
-            rows,
+        emit_rows(
+            agreement_timeline(ready_database(), ref, as_of_day(as_of)),
+            as_json,
             [
-                ("DUE", lambda r: r["due"]),
-                ("KIND", lambda r: r["kind"]),
-                ("RESPONSIBLE", lambda r: r["responsible"]),
-                ("STATUS", lambda r: r["status"]),
+                ("DUE", "due"),
+                ("KIND", "kind"),
+                ("RESPONSIBLE", "responsible"),
+                ("STATUS", "status"),
                 ("BLOCKS", lambda r: ", ".join(r["blocks"])),
             ],
         )
@@ -212,20 +206,17 @@ def audit(ref: str, as_json: JsonOpt = False) -> None:
     from .service.views import agreement_audit
 
     with handled():
-        rows = agreement_audit(ready_database(), ref)
-        if as_json:
-            emit_json(rows)
-            return
-        emit_table(
-            rows,
+        emit_rows(
+            agreement_audit(ready_database(), ref),
+            as_json,
             [
                 ("AT", lambda r: r["at"][:19]),
                 ("ACTOR", lambda r: f"{r['actor']} ({r['role']})"),
                 ("ON", lambda r: f"{r['entity']} {r['entity_key']}"),
-                ("TRIGGER", lambda r: r["trigger"]),
-                ("FROM", lambda r: r["from"]),
-                ("TO", lambda r: r["to"]),
-                ("REASON", lambda r: r["reason"]),
+                ("TRIGGER", "trigger"),
+                ("FROM", "from"),
+                ("TO", "to"),
+                ("REASON", "reason"),
             ],
         )
 

@@ -7,14 +7,18 @@ from typing import Annotated, Any
 
 import typer
 
-from .cli_support import emit_json, emit_table, handled, now_utc, parse_day, ready_database
+from .cli_support import (
+    AsOf,
+    JsonOpt,
+    as_of_day,
+    emit_json,
+    emit_rows,
+    handled,
+    now_utc,
+    parse_day,
+    ready_database,
+)
 from .money_text import sek
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (a stable contract).")]
-AsOf = Annotated[
-    str | None,
-    typer.Option("--as-of", help="The business day (YYYY-MM-DD); default today in Sweden."),
-]
 
 payouts_app = typer.Typer(help="Payouts: list them with their gate, or run the payout flow.")
 
@@ -23,7 +27,7 @@ def _run_flow(name: str, as_of: str | None) -> Any:
     """Run one flow once, on a Prefect server (PREFECT_API_URL) or a temporary one."""
     from .orchestration.runtime import prefect_defaults
 
-    day = parse_day(as_of, "--as-of")
+    day = as_of_day(as_of)
     ready_database()
     prefect_defaults()
     if name == "daily-sweep":
@@ -64,20 +68,17 @@ def payouts(
     from .service.payouts import list_payouts
 
     with handled():
-        rows = list_payouts(ready_database(), state)
-        if as_json:
-            emit_json(rows)
-            return
-        emit_table(
-            rows,
+        emit_rows(
+            list_payouts(ready_database(), state),
+            as_json,
             [
-                ("ID", lambda r: r["id"]),
-                ("DIARIENUMMER", lambda r: r["diarienummer"]),
-                ("DUE", lambda r: r["due"]),
+                ("ID", "id"),
+                ("DIARIENUMMER", "diarienummer"),
+                ("DUE", "due"),
                 ("AMOUNT", lambda r: sek(r["amount_ore"])),
-                ("STATE", lambda r: r["state"]),
-                ("GATE", lambda r: r["gate"]),
-                ("REASON", lambda r: r["reason"]),
+                ("STATE", "state"),
+                ("GATE", "gate"),
+                ("REASON", "reason"),
             ],
         )
 

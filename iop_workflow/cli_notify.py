@@ -10,13 +10,17 @@ from typing import Annotated
 
 import typer
 
-from .cli_support import emit_json, emit_table, handled, now_utc, parse_day, ready_database
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (a stable contract).")]
-AsOf = Annotated[
-    str | None,
-    typer.Option("--as-of", help="The business day (YYYY-MM-DD); default today in Sweden."),
-]
+from .cli_support import (
+    AsOf,
+    JsonOpt,
+    as_of_day,
+    emit_json,
+    emit_rows,
+    handled,
+    now_utc,
+    ready_database,
+    stdout_is_utf8,
+)
 
 notify_app = typer.Typer(
     no_args_is_help=True, help="Notifications by e-mail and Teams: preview, send, list."
@@ -29,7 +33,7 @@ def preview(as_of: AsOf = None, as_json: JsonOpt = False) -> None:
     from .notify import preview as preview_messages
 
     with handled():
-        items = preview_messages(ready_database(), as_of=parse_day(as_of, "--as-of"))
+        items = preview_messages(ready_database(), as_of=as_of_day(as_of))
         if as_json:
             emit_json([item.as_dict() for item in items])
             return
@@ -80,21 +84,18 @@ def list_(
     from .notify import list_notifications
 
     with handled():
-        rows = list_notifications(ready_database(), state)
-        if as_json:
-            emit_json(rows)
-            return
-        emit_table(
-            rows,
+        emit_rows(
+            list_notifications(ready_database(), state),
+            as_json,
             [
-                ("ID", lambda r: r["id"]),
-                ("DIARIENUMMER", lambda r: r["diarienummer"]),
-                ("KIND", lambda r: r["kind"]),
-                ("DATE", lambda r: r["subject_date"]),
-                ("STATE", lambda r: r["state"]),
-                ("ATTEMPTS", lambda r: r["attempts"]),
-                ("NEXT", lambda r: r["next_attempt_at"]),
-                ("ERROR", lambda r: r["last_error"]),
+                ("ID", "id"),
+                ("DIARIENUMMER", "diarienummer"),
+                ("KIND", "kind"),
+                ("DATE", "subject_date"),
+                ("STATE", "state"),
+                ("ATTEMPTS", "attempts"),
+                ("NEXT", "next_attempt_at"),
+                ("ERROR", "last_error"),
             ],
         )
 
@@ -105,8 +106,6 @@ def register(app: typer.Typer) -> None:
 
 def main() -> None:
     """`python -m iop_workflow.cli_notify notify ...`: the same commands without `iop`."""
-    from .cli_support import stdout_is_utf8
-
     app = typer.Typer(no_args_is_help=True, add_completion=False)
     register(app)
     stdout_is_utf8()

@@ -1,4 +1,5 @@
-"""What every CLI command shares: the database, the clock, errors → exit codes, output."""
+"""What every CLI command shares: options, the database, the clock, errors → exit codes,
+output."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 import yaml
@@ -17,6 +18,22 @@ from .config import get_settings, today_in_stockholm
 from .domain.errors import InvalidInput, IopError, NotFound, RuleViolation, StaleUpdate
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_REFUSED, EXIT_NOT_FOUND = 0, 1, 2, 3, 4
+
+# Options several commands take; their names and help texts are part of the contract.
+AS_OF = "--as-of"
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (a stable contract).")]
+AsOf = Annotated[
+    str | None,
+    typer.Option(AS_OF, help="The business day (YYYY-MM-DD); default today in Sweden."),
+]
+ActOn = Annotated[
+    str | None,
+    typer.Option(AS_OF, help="The day to act on (YYYY-MM-DD); default today in Sweden."),
+]
+
+Row = dict[str, Any]
+# A table column: its header and the row's key, or what to show of the row.
+Column = tuple[str, str | Callable[[Row], Any]]
 
 
 def fail(message: str, code: int) -> NoReturn:
@@ -46,7 +63,10 @@ def handled() -> Iterator[None]:
     except Exception as exc:  # the last line of defence: say what, keep the trace for debugging
         if os.environ.get("IOP_DEBUG"):
             raise
-        fail(f"unexpected {type(exc).__name__}: {exc} (set IOP_DEBUG=1 for details)", 1)
+        fail(
+            f"unexpected {type(exc).__name__}: {exc} (set IOP_DEBUG=1 for details)",
+            EXIT_UNEXPECTED,
+        )
 
 
 def database() -> Any:
@@ -79,6 +99,11 @@ def parse_day(value: str | None, option: str) -> date:
         fail(f"{option}: '{value}' is not a date (YYYY-MM-DD)", EXIT_USAGE)
 
 
+def as_of_day(value: str | None) -> date:
+    """The day of an `AsOf` or `ActOn` option."""
+    return parse_day(value, AS_OF)
+
+
 def now_utc() -> datetime:
     return datetime.now(tz=UTC)
 
@@ -108,17 +133,28 @@ def emit_json(value: Any) -> None:
     typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
 
 
-def emit_table(
-    rows: list[dict[str, Any]], columns: Sequence[tuple[str, Callable[[dict[str, Any]], Any]]]
-) -> None:
+def emit_table(rows: Sequence[Row], columns: Sequence[Column]) -> None:
     if not rows:
         typer.echo("(none)")
         return
-    cells = [[str(get(row) if get(row) is not None else "") for _, get in columns] for row in rows]
+    cells = [[_cell(row, get) for _, get in columns] for row in rows]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, (h, _) in enumerate(columns)]
     typer.echo("  ".join(h.ljust(w) for (h, _), w in zip(columns, widths, strict=True)).rstrip())
     for cell in cells:
         typer.echo("  ".join(c.ljust(w) for c, w in zip(cell, widths, strict=True)).rstrip())
+
+
+def _cell(row: Row, get: str | Callable[[Row], Any]) -> str:
+    value = row[get] if isinstance(get, str) else get(row)
+    return "" if value is None else str(value)
+
+
+def emit_rows(rows: Sequence[Row], as_json: bool, columns: Sequence[Column]) -> None:
+    """What a listing command prints: the rows as JSON (`JsonOpt`), or as a table."""
+    if as_json:
+        emit_json(rows)
+    else:
+        emit_table(rows, columns)
 
 
 def stdout_is_utf8() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from .context import StateChange, StepContext
 from .errors import InvalidStep
-from .machines import MACHINES, triggers_from
+from .machines import MACHINES, SYNC_ONLY_TRIGGERS, triggers_from
 from .model import FollowUp, Payout, RepaymentClaim
 
 
@@ -32,7 +32,9 @@ def check_allowed(entity: str, target: Any, trigger: str) -> None:
     state: StrEnum = target.state
     allowed = triggers_from(entity, state)
     if trigger not in allowed:
-        raise InvalidStep(entity_label(entity, target), trigger, state.value, allowed)
+        # The schedule's own steps are no advice to a person: leave them out of the hint.
+        shown = [t for t in allowed if t not in SYNC_ONLY_TRIGGERS]
+        raise InvalidStep(entity_label(entity, target), trigger, state.value, shown)
 
 
 def fire_machine(

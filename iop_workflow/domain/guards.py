@@ -1,4 +1,5 @@
-"""The rules of each step. A guard returns True or raises `GuardRefused` with its reason.
+"""The rules of each step. A guard returns True or raises `GuardRefused` with its reason
+(or `InvalidInput` naming the field, when what is missing is an input of the step).
 
 Guards read the step's parsed input from `ctx.values` (set before the machine
 fires) and never change anything, so a refused step leaves every object as it was.
@@ -12,18 +13,23 @@ from typing import Any
 
 from . import calendar as cal
 from .context import StepContext
-from .errors import GuardRefused
+from .deadlines import follow_up_years
+from .errors import GuardRefused, InvalidInput
 from .gate import has_approving_decision, missing_signatures, payout_block_reason
-from .model import MUNICIPALITY_PARTY
+from .model import MUNICIPALITY_PARTY, FollowUp
 from .money import format_sek
 from .states import (
     AgreementState,
     ClaimState,
     DecisionOutcome,
     FollowUpState,
+    PayoutState,
     Role,
     Verdict,
 )
+
+# A payout not yet released or cancelled: money the agreement still owes or withholds.
+OPEN_PAYOUT = frozenset({PayoutState.PLANNED, PayoutState.BLOCKED})
 
 
 def guard(rule: Callable[[StepContext], None]) -> Callable[[Any], bool]:
@@ -203,6 +209,24 @@ def amendment_ok(ctx: StepContext) -> None:
 
 
 @guard
+def amended_support_given(ctx: StepContext) -> None:
+    """Every year of the amended period has support, after the step's own `support.YYYY`.
+
+    Without it the new years would be paid 0 kr instalments. A missing amount is an
+    input of this step, so it is refused as bad input naming the field to give.
+    """
+    start, end = ctx.values["period"]
+    support: dict[int, int] = ctx.values["support"]
+    for year in cal.years_between(start, end):
+        if support.get(year, 0) <= 0:
+            raise InvalidInput(
+                f"no municipal support for {year}, a year of the amended period {start} – {end}",
+                record=f"step '{ctx.trigger}'",
+                field=f"support.{year}",
+            )
+
+
+@guard
 def in_final_year(ctx: StepContext) -> None:
     opens, _ = cal.renewal_window(ctx.agreement.end, ctx.policy.renewal_window_months)
     if ctx.today < opens:
@@ -261,6 +285,36 @@ def final_follow_up_done(ctx: StepContext) -> None:
 
 
 @guard
+def payouts_done(ctx: StepContext) -> None:
+    """Nothing is closed while a payout is planned or blocked: it would never be paid.
+
+    (An agreement may end before the payout date of its last covered part.) The
+    officer releases such a payout (the payout run does on its due day) or cancels it.
+    """
+    still_open = sorted(
+        (p for p in ctx.agreement.payouts if p.state in OPEN_PAYOUT),
+        key=lambda p: (p.due_on, p.covers_from, p.organisation_id),
+    )
+    if not still_open:
+        return
+    if len(still_open) == 1:
+        (p,) = still_open
+        refuse(
+            ctx,
+            f"payout {p.id} due {p.due_on} of {format_sek(p.amount_ore)} is still "
+            f"{p.state.value}; release or cancel it (cancel_payout) before closing",
+        )
+    listed = ", ".join(
+        f"payout {p.id} due {p.due_on} of {format_sek(p.amount_ore)} ({p.state.value})"
+        for p in still_open
+    )
+    refuse(
+        ctx,
+        f"payouts still open: {listed}; release or cancel them (cancel_payout) before closing",
+    )
+
+
+@guard
 def claims_settled(ctx: StepContext) -> None:
     open_states = {ClaimState.RAISED, ClaimState.OVERDUE}
     for claim in ctx.agreement.claims:
@@ -308,6 +362,20 @@ def approver_is_not_submitter(ctx: StepContext) -> None:
 def report_past_due(ctx: StepContext) -> None:
     if ctx.today <= ctx.target.due_on:
         refuse(ctx, f"the report for {ctx.target.year} is due {ctx.target.due_on}")
+
+
+@guard
+def back_in_period(ctx: StepContext) -> None:
+    """A cancelled follow-up or payout is planned again only inside the period, and
+    never on a terminated agreement (what a termination cancelled stays cancelled)."""
+    a, target = ctx.agreement, ctx.target
+    if a.terminated_on is not None:
+        refuse(ctx, f"agreement terminated {a.terminated_on}; nothing it cancelled comes back")
+    if isinstance(target, FollowUp):
+        if target.year not in follow_up_years(a):
+            refuse(ctx, f"{target.year} is not a year of the period {a.origin} – {a.end}")
+    elif not a.origin <= target.covers_from <= a.end:
+        refuse(ctx, f"{target.covers_from} is outside the period {a.origin} – {a.end}")
 
 
 # --- payout and claim ---------------------------------------------------------

@@ -50,7 +50,7 @@ AGREEMENT_TRANSITIONS = [
     _t("return_decision", A.DECISION, A.ECONOMIC_PLAN, g.decision_recorded),
     _t("sign", A.SIGNING, None, g.signer_may_sign),
     _t("activate", A.SIGNING, A.ACTIVE, g.approving_decision, g.all_signed),
-    _t("amend", A.ACTIVE, None, g.amendment_ok, g.period_ok),
+    _t("amend", A.ACTIVE, None, g.amendment_ok, g.period_ok, g.amended_support_given),
     _t("start_renewal", A.ACTIVE, A.RENEWAL, g.in_final_year),
     _t(
         "renew",
@@ -64,9 +64,9 @@ AGREEMENT_TRANSITIONS = [
     _t("end", LIVE, A.ENDED, g.period_over),
     _t("terminate", LIVE, A.TERMINATED, g.termination_date_ok, g.reason_given),
     _t("raise_claim", [A.TERMINATED, A.ENDED], A.REPAYMENT, g.money_owed),
-    _t("close", A.TERMINATED, A.CLOSED, g.nothing_owed, g.final_follow_up_done),
-    _t("close", A.ENDED, A.CLOSED, g.final_follow_up_done),
-    _t("close", A.REPAYMENT, A.CLOSED, g.claims_settled, g.final_follow_up_done),
+    _t("close", A.TERMINATED, A.CLOSED, g.nothing_owed, g.final_follow_up_done, g.payouts_done),
+    _t("close", A.ENDED, A.CLOSED, g.final_follow_up_done, g.payouts_done),
+    _t("close", A.REPAYMENT, A.CLOSED, g.claims_settled, g.final_follow_up_done, g.payouts_done),
 ]
 
 FOLLOW_UP_TRANSITIONS = [
@@ -86,11 +86,27 @@ FOLLOW_UP_TRANSITIONS = [
     _t("cancel_follow_up", [F.PLANNED, F.OPEN, F.OVERDUE, F.RETURNED], F.CANCELLED),
 ]
 
+# Steps only the schedule sync fires (schedule.py), never a person or a flow: no role
+# may fire them (roles.py). When a tilläggsavtal or a renewal brings back a year that
+# an earlier tilläggsavtal had cut from the period, that year's follow-up and payouts,
+# cancelled then, are planned again; what a termination cancelled never comes back.
+FOLLOW_UP_SYNC_TRANSITIONS = [
+    _t("reinstate_follow_up", F.CANCELLED, F.PLANNED, g.back_in_period),
+]
+
 PAYOUT_TRANSITIONS = [
     _t("release_payout", [P.PLANNED, P.BLOCKED], P.RELEASED, g.payout_due, g.gate_holds),
     _t("block_payout", [P.PLANNED, P.BLOCKED], P.BLOCKED, g.payout_due, g.gate_fails),
     _t("cancel_payout", [P.PLANNED, P.BLOCKED], P.CANCELLED),
 ]
+
+PAYOUT_SYNC_TRANSITIONS = [
+    _t("reinstate_payout", P.CANCELLED, P.PLANNED, g.back_in_period),
+]
+
+SYNC_ONLY_TRIGGERS: frozenset[str] = frozenset(
+    str(t["trigger"]) for t in FOLLOW_UP_SYNC_TRANSITIONS + PAYOUT_SYNC_TRANSITIONS
+)
 
 CLAIM_TRANSITIONS = [
     _t("mark_claim_overdue", C.RAISED, C.OVERDUE, g.claim_past_due),
@@ -101,8 +117,8 @@ CLAIM_TRANSITIONS = [
 
 DEFINITIONS: dict[str, tuple[type[StrEnum], Any, list[dict[str, Any]]]] = {
     "agreement": (A, A.INITIATIVE, AGREEMENT_TRANSITIONS),
-    "follow_up": (F, F.PLANNED, FOLLOW_UP_TRANSITIONS),
-    "payout": (P, P.PLANNED, PAYOUT_TRANSITIONS),
+    "follow_up": (F, F.PLANNED, FOLLOW_UP_TRANSITIONS + FOLLOW_UP_SYNC_TRANSITIONS),
+    "payout": (P, P.PLANNED, PAYOUT_TRANSITIONS + PAYOUT_SYNC_TRANSITIONS),
     "claim": (C, C.RAISED, CLAIM_TRANSITIONS),
 }
 

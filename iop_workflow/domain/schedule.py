@@ -3,6 +3,13 @@
 Called when an agreement is activated, renewed, amended or terminated. Released
 payouts are history and never change; planned and blocked ones follow the plan
 (a tilläggsavtal changes instalments not yet released).
+
+A tilläggsavtal that shortens the period cancels the follow-ups and payouts of the
+years it cuts. When a later tilläggsavtal or a renewal brings such a year back, its
+follow-up and payouts are planned again (`reinstate_*`, one state change and audit
+record each), with the support the plan now has for the year. Only what an amendment
+cut comes back: never what a termination cancelled, and never what an officer
+cancelled while it was still inside the period.
 """
 
 from __future__ import annotations
@@ -12,12 +19,12 @@ from datetime import date, timedelta
 from .context import StepContext
 from .deadlines import effective_payout_dates, follow_up_dates, follow_up_years
 from .firing import fire_machine
+from .guards import OPEN_PAYOUT as OPEN_PAYOUT  # planned or blocked; defined with the guards
 from .instalments import plan_instalments, split_shares
 from .model import Agreement, FollowUp, Payout
 from .money import split_largest_remainder
 from .states import FollowUpState, PayoutState
 
-OPEN_PAYOUT = {PayoutState.PLANNED, PayoutState.BLOCKED}
 CANCELLABLE_FOLLOW_UP = {
     FollowUpState.PLANNED,
     FollowUpState.OPEN,
@@ -56,15 +63,44 @@ def desired_payouts(ctx: StepContext) -> dict[tuple[date, int], Payout]:
     return wanted
 
 
-def sync_schedule(ctx: StepContext) -> None:
+def cut_by_amendment(agreement: Agreement, first_day: date, previous_end: date) -> bool:
+    """Was something starting on `first_day` cancelled because a tilläggsavtal cut it?
+
+    It lay after the end the period had before this step (so the period had been
+    shortened past it), a recorded tilläggsavtal ended the period before it, and the
+    agreement was never terminated. An item cancelled inside the period (by hand)
+    fails the first test; one cancelled by a termination fails the last.
+    """
+    if agreement.terminated_on is not None or first_day <= previous_end:
+        return False
+    return any(
+        amendment.new_end is not None and amendment.new_end < first_day
+        for amendment in agreement.amendments
+    )
+
+
+def sync_schedule(ctx: StepContext, *, previous_end: date | None = None) -> None:
+    """Follow-ups and payouts after a change of period or plan.
+
+    `previous_end` is the period's end before the step; by default the day before the
+    current period starts (right for activation and renewal, which start a period).
+    """
     agreement = ctx.agreement
+    if previous_end is None:
+        previous_end = agreement.start - timedelta(days=1)
+    back = f"back in the period, which now ends {agreement.end}"
     years = follow_up_years(agreement)
     for year in years:
         opens_on, due_on = follow_up_dates(agreement, ctx.policy, year)
         existing = agreement.follow_up(year)
         if existing is None:
             agreement.follow_ups.append(FollowUp(year=year, opens_on=opens_on, due_on=due_on))
-        elif existing.state in CANCELLABLE_FOLLOW_UP:
+            continue
+        if existing.state is FollowUpState.CANCELLED and cut_by_amendment(
+            agreement, date(year, 1, 1), previous_end
+        ):
+            fire_machine(ctx, "follow_up", existing, "reinstate_follow_up", reason=back)
+        if existing.state in CANCELLABLE_FOLLOW_UP:
             existing.opens_on, existing.due_on = opens_on, due_on
     for follow_up in list(agreement.follow_ups):
         if follow_up.year not in years and follow_up.state in CANCELLABLE_FOLLOW_UP:
@@ -74,6 +110,15 @@ def sync_schedule(ctx: StepContext) -> None:
 
     wanted = {} if agreement.terminated_on else desired_payouts(ctx)
     have = {(p.covers_from, p.organisation_id): p for p in agreement.payouts}
+    for key in wanted:
+        current = have.get(key)
+        if (
+            current is not None
+            and current.state is PayoutState.CANCELLED
+            and cut_by_amendment(agreement, current.covers_from, previous_end)
+        ):
+            fire_machine(ctx, "payout", current, "reinstate_payout", reason=back)
+            current.blocked_reason = None
     _rest_after_released(agreement, wanted, have)
     for key, payout in wanted.items():
         current = have.get(key)

@@ -217,9 +217,10 @@ def apply_amend(ctx: StepContext) -> None:
             recorded_by=ctx.actor.name,
         )
     )
-    a.end = ctx.values["period"][1]
+    previous_end, a.end = a.end, ctx.values["period"][1]
     _set_support(ctx)
-    sync_schedule(ctx)
+    # Years this amendment brings back (an earlier one cut them) are planned again.
+    sync_schedule(ctx, previous_end=previous_end)
 
 
 def prepare_renew(ctx: StepContext) -> None:

@@ -55,6 +55,19 @@ class PayoutRunResult:
         return sum(1 for c in self.changes if c.trigger == trigger)
 
 
+def _gate_inputs() -> tuple[sa.ColumnElement[Any], ...]:
+    """The agreement and follow-up columns `gate_reason` reads (with the payout's own)."""
+    a, f = t.agreements, t.follow_ups
+    return (
+        a.c.diarienummer,
+        a.c.municipality,
+        a.c.state.label("agreement_state"),
+        sa.func.coalesce(a.c.first_start, a.c.start).label("origin"),
+        f.c.state.label("follow_up_state"),
+        f.c.due_on.label("follow_up_due"),
+    )
+
+
 def gate_rows(
     session: Session, *, due_from: date | None, due_to: date, agreement_ids: Iterable[int] | None
 ) -> list[GateRow]:
@@ -72,12 +85,7 @@ def gate_rows(
             p.c.amount_ore,
             p.c.blocked_reason,
             a.c.id.label("agreement_id"),
-            a.c.diarienummer,
-            a.c.municipality,
-            a.c.state.label("agreement_state"),
-            sa.func.coalesce(a.c.first_start, a.c.start).label("origin"),
-            f.c.state.label("follow_up_state"),
-            f.c.due_on.label("follow_up_due"),
+            *_gate_inputs(),
         )
         .select_from(joined)
         .where(p.c.state.in_(OPEN), p.c.due_on <= due_to)
@@ -89,16 +97,7 @@ def gate_rows(
         query = query.where(p.c.agreement_id.in_(list(agreement_ids)))
     rows = []
     for row in session.execute(query):
-        reason = gate_reason(
-            diarienummer=row.diarienummer,
-            agreement_state=AgreementState(row.agreement_state),
-            origin_year=row.origin.year,
-            payout_year=row.covers_from.year,
-            follow_up_state=None
-            if row.follow_up_state is None
-            else FollowUpState(row.follow_up_state),
-            follow_up_due=row.follow_up_due,
-        )
+        reason = _open_gate_reason(row)
         rows.append(
             GateRow(
                 row.id,
@@ -243,11 +242,23 @@ def payout_run(db: Database, *, as_of: date, now: datetime) -> PayoutRunResult:
 
 
 def list_payouts(db: Database, state: str | None = None) -> list[dict[str, Any]]:
-    """Every payout with its gate and, when blocked or due, the reason (`iop payouts`)."""
-    p, a = t.payouts, t.agreements
+    """Every payout with its gate and, when blocked or due, the reason (`iop payouts`).
+
+    One query: the filters pick the payouts, and only the open ones among them are
+    joined to the follow-up their gate depends on (the same inputs as `gate_rows`).
+    """
+    p, a, f = t.payouts, t.agreements, t.follow_ups
+    gate_follow_up = sa.and_(
+        p.c.state.in_(OPEN),
+        f.c.agreement_id == p.c.agreement_id,
+        f.c.year == sa.extract("year", p.c.covers_from) - 1,
+    )
     query = (
-        sa.select(p, a.c.diarienummer, a.c.municipality)
-        .join(a, a.c.id == p.c.agreement_id)
+        sa.select(
+            p,
+            *_gate_inputs(),
+        )
+        .select_from(p.join(a, a.c.id == p.c.agreement_id).outerjoin(f, gate_follow_up))
         .order_by(p.c.due_on, p.c.id)
     )
     if state is not None:
@@ -257,24 +268,37 @@ def list_payouts(db: Database, state: str | None = None) -> list[dict[str, Any]]
         query = query.where(p.c.state == PayoutState(state))
     with db.read() as session:
         rows = list(session.execute(query))
-        gates = {
-            g.payout_id: g.reason
-            for g in gate_rows(session, due_from=None, due_to=date.max, agreement_ids=None)
-        }
-    return [
-        {
-            "id": row.id,
-            "diarienummer": row.diarienummer,
-            "municipality": row.municipality,
-            "due": row.due_on.isoformat(),
-            "covers": [row.covers_from.isoformat(), row.covers_to.isoformat()],
-            "amount_ore": row.amount_ore,
-            "state": row.state,
-            "gate": "n/a"
-            if row.id not in gates
-            else ("holds" if gates[row.id] is None else "closed"),
-            "reason": row.blocked_reason if row.state == "blocked" else gates.get(row.id),
-            "released_on": row.released_on.isoformat() if row.released_on else None,
-        }
-        for row in rows
-    ]
+    return [_listed(row) for row in rows]
+
+
+def _listed(row: sa.Row[Any]) -> dict[str, Any]:
+    """One row of `list_payouts`: the gate is "n/a" unless the payout is still open."""
+    if row.state in OPEN:
+        reason = _open_gate_reason(row)
+        gate = "holds" if reason is None else "closed"
+    else:
+        reason, gate = None, "n/a"
+    return {
+        "id": row.id,
+        "diarienummer": row.diarienummer,
+        "municipality": row.municipality,
+        "due": row.due_on.isoformat(),
+        "covers": [row.covers_from.isoformat(), row.covers_to.isoformat()],
+        "amount_ore": row.amount_ore,
+        "state": row.state,
+        "gate": gate,
+        "reason": row.blocked_reason if row.state == "blocked" else reason,
+        "released_on": row.released_on.isoformat() if row.released_on else None,
+    }
+
+
+def _open_gate_reason(row: sa.Row[Any]) -> str | None:
+    follow_up = row.follow_up_state
+    return gate_reason(
+        diarienummer=row.diarienummer,
+        agreement_state=AgreementState(row.agreement_state),
+        origin_year=row.origin.year,
+        payout_year=row.covers_from.year,
+        follow_up_state=None if follow_up is None else FollowUpState(follow_up),
+        follow_up_due=row.follow_up_due,
+    )

@@ -74,7 +74,7 @@ def context(routed: Routed, role: str, base_url: str) -> dict[str, Any]:
     except InvalidInput:  # a municipality without a preset still gets its message
         place = info.municipality
     reason, unblocks = block_reason(facts.get("reason"))
-    stage = re.fullmatch(r"before_(\d+)", row.stage)
+    stage = re.match(r"before_(\d+)(?:_|$)", row.stage)  # "before_7" or "before_7_party_3"
     return {
         "kind": row.kind,
         "role": role,

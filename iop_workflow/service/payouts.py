@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -39,6 +39,7 @@ class GateRow:
     covers_from: date
     amount_ore: int
     blocked_reason: str | None
+    organisation_id: int
     agreement_id: int
     diarienummer: str
     municipality: str
@@ -84,6 +85,7 @@ def gate_rows(
             p.c.covers_from,
             p.c.amount_ore,
             p.c.blocked_reason,
+            p.c.organisation_id,
             a.c.id.label("agreement_id"),
             *_gate_inputs(),
         )
@@ -106,6 +108,7 @@ def gate_rows(
                 row.covers_from,
                 row.amount_ore,
                 row.blocked_reason,
+                row.organisation_id,
                 row.agreement_id,
                 row.diarienummer,
                 row.municipality,
@@ -206,11 +209,18 @@ def run_payouts(
 
 def _blocked_notice(row: GateRow) -> Notice:
     stage = r.Stage(row.due_on, r.PAYOUT_BLOCKED, "blocked", (r.OFFICER, r.ORGANISATION))
-    return Notice(row.agreement_id, row.due_on, stage, _facts(row))
+    return Notice(row.agreement_id, row.due_on, _per_party(stage, row), _facts(row))
+
+
+def _per_party(stage: r.Stage, row: GateRow) -> r.Stage:
+    """With several parties each has its own instalment on the same day: one notice each,
+    with its own amount, to that party (routing reads `organisation_id`)."""
+    return replace(stage, stage=f"{stage.stage}_party_{row.organisation_id}")
 
 
 def _facts(row: GateRow) -> dict[str, Any]:
     return {
+        "organisation_id": row.organisation_id,
         "diarienummer": row.diarienummer,
         "due": row.due_on,
         "amount": format_sek(row.amount_ore),
@@ -232,7 +242,9 @@ def payout_warnings(session: Session, *, as_of: date) -> list[Notice]:
     for row in rows:
         stage = r.payout_warning(row.due_on, as_of, load_policy(row.municipality))
         if row.reason is not None and stage is not None:
-            notices.append(Notice(row.agreement_id, row.due_on, stage, _facts(row)))
+            notices.append(
+                Notice(row.agreement_id, row.due_on, _per_party(stage, row), _facts(row))
+            )
     return notices
 
 

@@ -24,6 +24,11 @@ from .schema import AgreementIn, DocumentFile, OrganisationIn
 from .steps import Locate, decisions, economic_plan, signatures
 
 
+def diarienummer_key(diarienummer: str) -> str:
+    """Two diarienummer that differ only in case or spacing name the same case."""
+    return " ".join(diarienummer.split()).casefold()
+
+
 def build_bundle(document: DocumentFile, follow_up_dates: FollowUpDates) -> ImportBundle:
     bundle = ImportBundle()
     organisations = _organisations(document.organisations or [], bundle)
@@ -31,7 +36,7 @@ def build_bundle(document: DocumentFile, follow_up_dates: FollowUpDates) -> Impo
     seen: dict[str, str] = {}
     for index, raw in enumerate(document.agreements or []):
         label = record_label("agreements", index, raw.diarienummer)
-        key = " ".join(raw.diarienummer.split()).casefold()
+        key = diarienummer_key(raw.diarienummer)
         if key in seen:
             raise InvalidInput(
                 f"'{raw.diarienummer}' appears twice in the file (also {seen[key]})",

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+import sqlalchemy as sa
+
+from ..adapters import tables as t
 from ..adapters.db import Database, Repository
 from ..config import today_in_stockholm
 from ..domain.context import StepContext, StepData
@@ -15,6 +18,7 @@ from ..domain.roles import SYSTEM_ACTOR
 from ..domain.schedule import sync_schedule
 from ..domain.states import AgreementState, PayoutState
 from ..importing import ImportBundle, load_yaml
+from ..importing.convert import diarienummer_key
 from ..importing.locate import record_label
 from ..policies import load_policy
 from .steps import audit_records
@@ -95,10 +99,15 @@ def _refuse_known(repo: Repository, bundle: ImportBundle) -> None:
                 record=record_label("people", i, person.name),
                 field="name",
             )
+    # One read of every diarienummer, compared as the file's own duplicates are.
+    known = {
+        diarienummer_key(d): d for d in repo.session.scalars(sa.select(t.agreements.c.diarienummer))
+    }
     for i, agreement in enumerate(bundle.agreements):
-        if repo.find_agreement(agreement.diarienummer):
+        if (same := known.get(diarienummer_key(agreement.diarienummer))) is not None:
             raise InvalidInput(
-                f"{agreement.diarienummer} is already in the database",
+                f"{agreement.diarienummer} is already in the database"
+                + ("" if same == agreement.diarienummer else f" (as '{same}')"),
                 record=record_label("agreements", i, agreement.diarienummer),
                 field="diarienummer",
             )

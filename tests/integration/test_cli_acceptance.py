@@ -671,6 +671,10 @@ BAD_IMPORTS: dict[str, tuple[str | bytes | None, list[str]]] = {
         KNOWN_DIARIENUMMER,
         ["agreements[0] (OSN 2026/0142)", "field 'diarienummer'", "already in the database"],
     ),
+    "diarienummer in the database, spelled otherwise": (
+        KNOWN_DIARIENUMMER.replace("OSN 2026/0142", "osn  2026/0142"),
+        ["agreements[0]", "field 'diarienummer'", "already in the database (as 'OSN 2026/0142')"],
+    ),
     "the example file imported a second time": (
         (EXAMPLES / "mjolby.yaml").read_text(encoding="utf-8"),
         ["organisations[0] (802471-3052)", "field 'organisationsnummer'", "already"],

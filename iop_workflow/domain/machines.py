@@ -175,7 +175,22 @@ def mermaid(entity: str) -> str:
         title=TITLES[entity],
         model_attribute="state",
     )
-    return str(machine.models[0].get_graph().draw(None))
+    drawn = str(machine.models[0].get_graph().draw(None))
+    # `transitions` does not draw internal steps (no destination: assess, sign, amend,
+    # receive a document); they are steps an officer takes, so draw them as loops.
+    loops = [
+        f"  {source.name} --> {source.name}: {_label(row)} (state kept)"
+        for row in transitions
+        if row["dest"] is None
+        for source in (row["source"] if isinstance(row["source"], list) else [row["source"]])
+    ]
+    start = f"  [*] --> {initial.name}"
+    return drawn.replace(start, "\n".join([*loops, start])) if loops else drawn
+
+
+def _label(row: dict[str, Any]) -> str:
+    guards = " & ".join(c.__name__ for c in row.get("conditions", []))
+    return f"{row['trigger']} [{guards}]" if guards else str(row["trigger"])
 
 
 def sources(entity: str, trigger: str) -> list[StrEnum]:

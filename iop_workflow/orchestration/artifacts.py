@@ -23,6 +23,17 @@ TABLES = (
 )
 
 
+# The summary is read on a screen: long lists are cut here (the table artifacts and
+# `iop payouts` / `iop notify list` have every row).
+LISTED = 200
+
+
+def _capped(lines: list[str], table: str) -> list[str]:
+    if len(lines) <= LISTED:
+        return lines
+    return [*lines[:LISTED], f"- … and {len(lines) - LISTED} more (table artifact `{table}`)"]
+
+
 def key(prefix: str, scope: str) -> str:
     return f"{prefix}-{scope}".lower()
 
@@ -55,22 +66,25 @@ def markdown(report: Portfolio, scope: Scope) -> str:
         f"## Blocked payouts ({len(scope.blocked_payouts)})",
         "",
     ]
-    lines += [
+    blocked = [
         f"- **{p['diarienummer']}** payout {p['payout']} due {p['due']}, {p['amount']}: "
         f"{p['reason']} — unblocked by {p['unblocks']}"
         for p in scope.blocked_payouts
-    ] or ["None."]
+    ]
+    lines += _capped(blocked, key("blocked-payouts", scope.name)) or ["None."]
     lines += ["", f"## Overdue follow-ups ({len(scope.overdue_follow_ups)})", ""]
-    lines += [
+    overdue = [
         f"- **{f['diarienummer']}** follow-up {f['year']}: report due {f['report_due']}, "
         f"{f['days_overdue']} days overdue ({f['state']})"
         for f in scope.overdue_follow_ups
-    ] or ["None."]
+    ]
+    lines += _capped(overdue, key("overdue-follow-ups", scope.name)) or ["None."]
     lines += ["", "## Deadlines in the next 90 days", ""]
-    lines += [
+    deadlines = [
         f"- {d['due']} **{d['diarienummer']}** {d['kind']} {d['what']}".rstrip()
         for d in scope.deadlines
-    ] or ["None."]
+    ]
+    lines += _capped(deadlines, key("deadlines-90-days", scope.name)) or ["None."]
     lines += [
         "",
         "## Money per year",
@@ -84,10 +98,11 @@ def markdown(report: Portfolio, scope: Scope) -> str:
     ]
     if scope.failed_notifications:
         lines += ["", f"## Notifications failed or stuck ({len(scope.failed_notifications)})"]
-        lines += [
+        failed = [
             f"- **{n['diarienummer']}** {n['kind']} ({n['state']}, {n['attempts']} attempts)"
             for n in scope.failed_notifications
         ]
+        lines += _capped(failed, key("failed-notifications", scope.name))
     return "\n".join(lines) + "\n"
 
 

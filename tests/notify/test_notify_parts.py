@@ -206,3 +206,20 @@ def test_the_import_format_takes_the_digest_choice_and_refuses_it_without_an_add
         InvalidInput, match=r"people\[0\] \(Anna Berg\) field 'digest': needs an email"
     ):
         parse_document({"people": [person | {"digest": True}]})
+
+
+def test_the_portfolio_summary_cuts_a_long_list_of_stuck_notifications() -> None:
+    from iop_workflow.orchestration.artifacts import markdown
+    from iop_workflow.service.report import Portfolio, Scope
+
+    scope = Scope("mjolby")
+    scope.failed_notifications = [
+        {"diarienummer": f"OSN 2026/{i:04d}", "kind": "report_due_soon", "state": "pending",
+         "attempts": 0, "subject_date": "2027-03-31", "since": "2027-03-01"}
+        for i in range(250)
+    ]  # fmt: skip
+    text = markdown(Portfolio(date(2027, 3, 5), {"mjolby": scope}), scope)
+
+    assert "## Notifications failed or stuck (250)" in text
+    assert "OSN 2026/0199" in text and "OSN 2026/0200" not in text
+    assert "- … and 50 more (table artifact `failed-notifications-mjolby`)" in text

@@ -201,6 +201,9 @@ follow_ups = sa.Table(
     sa.Column("reviewed_on", sa.Date),
     sa.Column("return_reason", sa.Text),
     sa.Column("statistics", JSON_DICT, nullable=False),
+    # Why it was cancelled (period, termination, manual); NULL unless cancelled, and for
+    # rows cancelled before migration 0004.
+    sa.Column("cancel_cause", enum_of(st.CancelCause)),
     version_column(),
     sa.UniqueConstraint("agreement_id", "year"),
     sa.Index("ix_follow_ups_state_due_on", "state", "due_on"),
@@ -237,6 +240,7 @@ payouts = sa.Table(
     sa.Column("blocked_reason", sa.Text),
     sa.Column("released_on", sa.Date),
     sa.Column("released_by", sa.String(NAME)),
+    sa.Column("cancel_cause", enum_of(st.CancelCause)),  # as follow_ups.cancel_cause
     version_column(),
     sa.UniqueConstraint("agreement_id", "organisation_id", "covers_from"),
     sa.Index("ix_payouts_state_due_on", "state", "due_on"),

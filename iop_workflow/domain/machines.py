@@ -89,7 +89,8 @@ FOLLOW_UP_TRANSITIONS = [
 # Steps only the schedule sync fires (schedule.py), never a person or a flow: no role
 # may fire them (roles.py). When a tilläggsavtal or a renewal brings back a year that
 # an earlier tilläggsavtal had cut from the period, that year's follow-up and payouts,
-# cancelled then, are planned again; what a termination cancelled never comes back.
+# cancelled then, are planned again; what a termination or a person's own cancel step
+# cancelled never comes back (each cancellation records its `cancel_cause`).
 FOLLOW_UP_SYNC_TRANSITIONS = [
     _t("reinstate_follow_up", F.CANCELLED, F.PLANNED, g.back_in_period),
 ]

@@ -12,6 +12,7 @@ from typing import Any
 
 from .states import (
     AgreementState,
+    CancelCause,
     ClaimKind,
     ClaimState,
     ContributionKind,
@@ -152,6 +153,7 @@ class FollowUp:
     return_reason: str | None = None
     statistics: dict[str, int] = field(default_factory=dict)  # aggregated counts only
     documents: list[FollowUpDocument] = field(default_factory=list)
+    cancel_cause: CancelCause | None = None  # why it was cancelled; None unless cancelled
     agreement_id: int | None = None
     version: int = 0
     id: int | None = None
@@ -170,6 +172,7 @@ class Payout:
     blocked_reason: str | None = None
     released_on: date | None = None
     released_by: str | None = None
+    cancel_cause: CancelCause | None = None  # why it was cancelled; None unless cancelled
     agreement_id: int | None = None
     version: int = 0
     id: int | None = None

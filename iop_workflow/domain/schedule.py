@@ -7,9 +7,10 @@ payouts are history and never change; planned and blocked ones follow the plan
 A tilläggsavtal that shortens the period cancels the follow-ups and payouts of the
 years it cuts. When a later tilläggsavtal or a renewal brings such a year back, its
 follow-up and payouts are planned again (`reinstate_*`, one state change and audit
-record each), with the support the plan now has for the year. Only what an amendment
-cut comes back: never what a termination cancelled, and never what an officer
-cancelled while it was still inside the period.
+record each), with the support the plan now has for the year. Only what the period
+cut comes back: never what a termination cancelled, and never what a person cancelled
+with a step of its own, even when a later tilläggsavtal cut its year too. Each
+cancellation records its cause (`cancel_cause`) for that; reinstating clears it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from .guards import OPEN_PAYOUT as OPEN_PAYOUT  # planned or blocked; defined wi
 from .instalments import plan_instalments, split_shares
 from .model import Agreement, FollowUp, Payout
 from .money import split_largest_remainder
-from .states import FollowUpState, PayoutState
+from .states import CancelCause, FollowUpState, PayoutState
 
 CANCELLABLE_FOLLOW_UP = {
     FollowUpState.PLANNED,
@@ -63,13 +64,41 @@ def desired_payouts(ctx: StepContext) -> dict[tuple[date, int], Payout]:
     return wanted
 
 
-def cut_by_amendment(agreement: Agreement, first_day: date, previous_end: date) -> bool:
-    """Was something starting on `first_day` cancelled because a tilläggsavtal cut it?
+def cancel(
+    ctx: StepContext, entity: str, item: FollowUp | Payout, cause: CancelCause, *, reason: str
+) -> None:
+    """Cancel a follow-up or a payout as part of another step, recording why."""
+    fire_machine(ctx, entity, item, f"cancel_{entity}", reason=reason)
+    item.cancel_cause = cause
 
+
+def cut_from_period(
+    agreement: Agreement, item: FollowUp | Payout, first_day: date, previous_end: date
+) -> bool:
+    """Was `item` (starting on `first_day`) cancelled because the period was cut?
+
+    Its recorded cause decides: only `CancelCause.PERIOD` comes back, never what a
+    termination or a person cancelled.
+    """
+    if agreement.terminated_on is not None:
+        return False  # what a termination left behind stays as it is (back_in_period)
+    if item.cancel_cause is None:
+        # Cancelled before migration 0004 recorded the cause: fall back to the dates as
+        # before. This guess is wrong for an item a person cancelled inside the period
+        # whose year a tilläggsavtal later cut; only rows from before 0004 meet it.
+        return cut_by_amendment(agreement, first_day, previous_end)
+    return item.cancel_cause is CancelCause.PERIOD
+
+
+def cut_by_amendment(agreement: Agreement, first_day: date, previous_end: date) -> bool:
+    """The fallback for a cancellation without a recorded cause (from before 0004).
+
+    Was something starting on `first_day` cancelled because a tilläggsavtal cut it?
     It lay after the end the period had before this step (so the period had been
     shortened past it), a recorded tilläggsavtal ended the period before it, and the
     agreement was never terminated. An item cancelled inside the period (by hand)
-    fails the first test; one cancelled by a termination fails the last.
+    fails the first test, unless a later tilläggsavtal also cut its year: the dates
+    cannot tell that case apart, which is why the cause is recorded now.
     """
     if agreement.terminated_on is not None or first_day <= previous_end:
         return False
@@ -89,6 +118,7 @@ def sync_schedule(ctx: StepContext, *, previous_end: date | None = None) -> None
     if previous_end is None:
         previous_end = agreement.start - timedelta(days=1)
     back = f"back in the period, which now ends {agreement.end}"
+    cause = CancelCause.TERMINATION if agreement.terminated_on else CancelCause.PERIOD
     years = follow_up_years(agreement)
     for year in years:
         opens_on, due_on = follow_up_dates(agreement, ctx.policy, year)
@@ -96,17 +126,16 @@ def sync_schedule(ctx: StepContext, *, previous_end: date | None = None) -> None
         if existing is None:
             agreement.follow_ups.append(FollowUp(year=year, opens_on=opens_on, due_on=due_on))
             continue
-        if existing.state is FollowUpState.CANCELLED and cut_by_amendment(
-            agreement, date(year, 1, 1), previous_end
+        if existing.state is FollowUpState.CANCELLED and cut_from_period(
+            agreement, existing, date(year, 1, 1), previous_end
         ):
             fire_machine(ctx, "follow_up", existing, "reinstate_follow_up", reason=back)
+            existing.cancel_cause = None
         if existing.state in CANCELLABLE_FOLLOW_UP:
             existing.opens_on, existing.due_on = opens_on, due_on
     for follow_up in list(agreement.follow_ups):
         if follow_up.year not in years and follow_up.state in CANCELLABLE_FOLLOW_UP:
-            fire_machine(
-                ctx, "follow_up", follow_up, "cancel_follow_up", reason="outside the period"
-            )
+            cancel(ctx, "follow_up", follow_up, cause, reason="outside the period")
 
     wanted = {} if agreement.terminated_on else desired_payouts(ctx)
     have = {(p.covers_from, p.organisation_id): p for p in agreement.payouts}
@@ -115,10 +144,10 @@ def sync_schedule(ctx: StepContext, *, previous_end: date | None = None) -> None
         if (
             current is not None
             and current.state is PayoutState.CANCELLED
-            and cut_by_amendment(agreement, current.covers_from, previous_end)
+            and cut_from_period(agreement, current, current.covers_from, previous_end)
         ):
             fire_machine(ctx, "payout", current, "reinstate_payout", reason=back)
-            current.blocked_reason = None
+            current.blocked_reason = current.cancel_cause = None
     _rest_after_released(agreement, wanted, have)
     for key, payout in wanted.items():
         current = have.get(key)
@@ -134,7 +163,7 @@ def sync_schedule(ctx: StepContext, *, previous_end: date | None = None) -> None
                 if agreement.terminated_on
                 else "no longer in the payout plan"
             )
-            fire_machine(ctx, "payout", payout, "cancel_payout", reason=reason)
+            cancel(ctx, "payout", payout, cause, reason=reason)
 
 
 def _rest_after_released(

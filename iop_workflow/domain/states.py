@@ -39,6 +39,17 @@ class PayoutState(StrEnum):
     CANCELLED = "cancelled"
 
 
+class CancelCause(StrEnum):
+    """Why a follow-up or a payout was cancelled (NULL while it is not cancelled).
+
+    Only what the period cut comes back when a later step brings its year back.
+    """
+
+    PERIOD = "period"  # the schedule sync: the period no longer holds it (tilläggsavtal)
+    TERMINATION = "termination"  # the agreement was terminated (uppsägning)
+    MANUAL = "manual"  # cancel_follow_up / cancel_payout fired as a step of its own
+
+
 class ClaimState(StrEnum):
     RAISED = "raised"
     OVERDUE = "overdue"

@@ -25,9 +25,10 @@ from .model import (
 )
 from .money import format_sek, parse_sek
 from .repayment import pro_rata_repayment
-from .schedule import OPEN_PAYOUT, claim_due, sync_schedule
+from .schedule import OPEN_PAYOUT, cancel, claim_due, sync_schedule
 from .states import (
     AgreementState,
+    CancelCause,
     ClaimKind,
     DecisionKind,
     DecisionOutcome,
@@ -260,7 +261,7 @@ def apply_terminate(ctx: StepContext) -> None:
             FollowUpState.PLANNED,
             FollowUpState.OPEN,
         }:
-            fire_machine(ctx, "follow_up", follow_up, "cancel_follow_up", reason="terminated")
+            cancel(ctx, "follow_up", follow_up, CancelCause.TERMINATION, reason="terminated")
     sync_schedule(ctx)
 
 
@@ -404,6 +405,12 @@ def apply_block(ctx: StepContext) -> None:
     ctx.target.blocked_reason = payout_block_reason(ctx.agreement, ctx.target)
 
 
+def apply_cancel(ctx: StepContext) -> None:
+    """A follow-up or payout cancelled as a step of its own (by an officer): it never
+    comes back by itself, whatever later happens to the period (schedule.py)."""
+    ctx.target.cancel_cause = CancelCause.MANUAL
+
+
 def apply_settle(ctx: StepContext) -> None:
     ctx.target.settled_on = ctx.today
     ctx.target.settled_by = ctx.actor.name
@@ -438,10 +445,10 @@ STEPS: dict[str, Step] = {
     "approve_follow_up": Step(_reason, apply_review),
     "return_follow_up": Step(_reason, apply_review),
     "mark_report_overdue": REASON,
-    "cancel_follow_up": REASON,
+    "cancel_follow_up": Step(_reason, apply_cancel),
     "release_payout": Step(_reason, apply_release),
     "block_payout": Step(_reason, apply_block),
-    "cancel_payout": REASON,
+    "cancel_payout": Step(_reason, apply_cancel),
     "mark_claim_overdue": REASON,
     "record_claim_paid": Step(_reason, apply_settle),
     "offset_claim": Step(_reason, apply_settle),

@@ -35,7 +35,7 @@ from iop_workflow.domain.firing import fire_machine
 from iop_workflow.domain.model import Agreement
 from iop_workflow.domain.roles import PERMISSIONS
 from iop_workflow.domain.schedule import sync_schedule
-from iop_workflow.domain.states import AgreementState, FollowUpState, PayoutState
+from iop_workflow.domain.states import AgreementState, CancelCause, FollowUpState, PayoutState
 
 A, F, P = AgreementState, FollowUpState, PayoutState
 
@@ -160,6 +160,95 @@ def test_a_payout_an_officer_cancelled_inside_the_period_stays_cancelled() -> No
     assert [s for s, _ in payout_states(a, 2029)] == [P.CANCELLED, P.PLANNED]
     assert payout_states(a, 2030) == [(P.PLANNED, 15_000_000)] * 2
     assert follow_up_states(a)[2031] is F.PLANNED
+
+
+def test_a_payout_cancelled_by_hand_stays_cancelled_when_a_cut_year_comes_back() -> None:
+    """Cancelled by hand inside the period, then cut and brought back: still cancelled.
+
+    The cut happens after the hand, so the payout lies after the end the period had
+    before the bringing-back step: only its recorded cause tells the two apart."""
+    a = agreement_in(A.ACTIVE)  # 2027–2031
+    by_hand = min(payouts_covering_year(a, 2029), key=lambda p: p.covers_from)
+    fire_step(
+        a, "cancel_payout", actor=OFFICER, today=date(2027, 5, 2), data={"payout": by_hand.id}
+    )
+    amend(a, date(2027, 6, 1), end="2028-12-31")
+    changes = amend(a, date(2027, 9, 1), "§ 95", end="2031-12-31")
+
+    assert by_hand.state is P.CANCELLED
+    assert by_hand.cancel_cause is CancelCause.MANUAL
+    assert [s for s, _ in payout_states(a, 2029)] == [P.CANCELLED, P.PLANNED]
+    assert payout_states(a, 2030) == [(P.PLANNED, 15_000_000)] * 2
+    assert str(by_hand.id) not in {c.entity_key for c in changes if c.entity == "payout"}
+
+
+def test_a_follow_up_cancelled_by_hand_stays_cancelled_when_its_cut_year_comes_back() -> None:
+    a = agreement_in(A.ACTIVE)
+    fire_step(a, "cancel_follow_up", actor=OFFICER, today=date(2027, 5, 2), data={"year": 2029})
+    amend(a, date(2027, 6, 1), end="2028-12-31")
+    amend(a, date(2027, 9, 1), "§ 95", end="2031-12-31")
+
+    assert follow_up(a, 2029).state is F.CANCELLED
+    assert follow_up(a, 2029).cancel_cause is CancelCause.MANUAL
+    assert {y: s for y, s in follow_up_states(a).items() if y >= 2030} == {
+        2030: F.PLANNED,
+        2031: F.PLANNED,
+    }
+
+
+def test_every_cancellation_records_its_cause() -> None:
+    a = agreement_in(A.ACTIVE)  # 2027–2031
+    assert all(p.cancel_cause is None for p in a.payouts)
+    assert all(f.cancel_cause is None for f in a.follow_ups)
+    by_hand = min(payouts_covering_year(a, 2028), key=lambda p: p.covers_from)
+    fire_step(
+        a, "cancel_payout", actor=OFFICER, today=date(2027, 5, 2), data={"payout": by_hand.id}
+    )
+    fire_step(a, "cancel_follow_up", actor=OFFICER, today=date(2027, 5, 2), data={"year": 2028})
+    assert (by_hand.cancel_cause, follow_up(a, 2028).cancel_cause) == (CancelCause.MANUAL,) * 2
+
+    amend(a, date(2027, 6, 1), end="2029-12-31")  # cuts 2030 and 2031
+    for year in (2030, 2031):
+        assert follow_up(a, year).cancel_cause is CancelCause.PERIOD
+        assert {p.cancel_cause for p in payouts_covering_year(a, year)} == {CancelCause.PERIOD}
+
+    fire_step(
+        a, "terminate", today=date(2027, 7, 1), data={"date": "2027-06-30", "reason": "Upphör"}
+    )
+    assert follow_up(a, 2029).cancel_cause is CancelCause.TERMINATION
+    assert {p.cancel_cause for p in payouts_covering_year(a, 2029)} == {CancelCause.TERMINATION}
+    assert {p.cancel_cause for p in payouts_covering_year(a, 2027) if p.covers_from.month > 6} == {
+        CancelCause.TERMINATION
+    }
+    # What was cancelled before keeps the cause it was cancelled for.
+    assert (by_hand.cancel_cause, follow_up(a, 2028).cancel_cause) == (CancelCause.MANUAL,) * 2
+    assert follow_up(a, 2030).cancel_cause is CancelCause.PERIOD
+    assert all((x.state is P.CANCELLED) == (x.cancel_cause is not None) for x in a.payouts)
+    assert all((x.state is F.CANCELLED) == (x.cancel_cause is not None) for x in a.follow_ups)
+
+
+def test_a_reinstated_follow_up_or_payout_has_no_cause_of_cancellation() -> None:
+    a = agreement_in(A.ACTIVE)
+    amend(a, date(2027, 6, 1), end="2028-12-31")
+    assert follow_up(a, 2029).cancel_cause is CancelCause.PERIOD
+    amend(a, date(2027, 9, 1), "§ 95", end="2029-12-31")
+    assert follow_up(a, 2029).state is F.PLANNED
+    assert follow_up(a, 2029).cancel_cause is None
+    assert [(p.state, p.cancel_cause) for p in payouts_covering_year(a, 2029)] == [
+        (P.PLANNED, None)
+    ] * 2
+    assert follow_up(a, 2030).cancel_cause is CancelCause.PERIOD
+
+
+def test_a_cancellation_from_before_causes_were_recorded_falls_back_to_the_dates() -> None:
+    """A row cancelled before migration 0004 has no cause: the dates decide, as before."""
+    a = agreement_in(A.ACTIVE)
+    amend(a, date(2027, 6, 1), end="2028-12-31")
+    for item in [follow_up(a, 2029), *payouts_covering_year(a, 2029)]:
+        item.cancel_cause = None
+    amend(a, date(2027, 9, 1), "§ 95", end="2029-12-31")
+    assert follow_up(a, 2029).state is F.PLANNED
+    assert payout_states(a, 2029) == [(P.PLANNED, 15_000_000)] * 2
 
 
 def test_an_amendment_that_keeps_the_period_brings_nothing_back() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -20,3 +21,25 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def pg_db() -> Iterator[str]:
+    """URL of an empty database on the session's own PostgreSQL cluster (one for all
+    the test folders)."""
+    from pg_cluster import cluster
+
+    with cluster() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database, once per backend (a SQLite file; PostgreSQL, schema emptied)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'iop.db'}"
+    from pg_cluster import empty_postgres
+
+    url: str = request.getfixturevalue("pg_db")
+    empty_postgres(url)
+    return url

@@ -68,16 +68,20 @@ def id_column() -> sa.Column[int]:
     return sa.Column("id", sa.Integer, primary_key=True)
 
 
-def agreement_id_column(*, index: bool = False) -> sa.Column[int]:
-    # Children live and die with their agreement (the ORM cascades too; this keeps raw
-    # SQL deletes consistent).
+def parent_id_column(name: str, parent: str, *, index: bool = False) -> sa.Column[int]:
+    # Children live and die with their parent (the ORM cascades too; this keeps raw SQL
+    # deletes consistent).
     return sa.Column(
-        "agreement_id",
+        name,
         sa.Integer,
-        sa.ForeignKey("agreements.id", ondelete="CASCADE"),
+        sa.ForeignKey(f"{parent}.id", ondelete="CASCADE"),
         nullable=False,
         index=index,
     )
+
+
+def agreement_id_column(*, index: bool = False) -> sa.Column[int]:
+    return parent_id_column("agreement_id", "agreements", index=index)
 
 
 def organisation_id_column() -> sa.Column[int]:

@@ -25,6 +25,7 @@ from .columns import (
     id_column,
     money_column,
     organisation_id_column,
+    parent_id_column,
     version_column,
 )
 
@@ -213,13 +214,7 @@ follow_up_documents = sa.Table(
     "follow_up_documents",
     metadata,
     id_column(),
-    sa.Column(
-        "follow_up_id",
-        sa.Integer,
-        sa.ForeignKey("follow_ups.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    parent_id_column("follow_up_id", "follow_ups", index=True),
     sa.Column("kind", enum_of(st.DocumentKind), nullable=False),
     sa.Column("arrived_on", sa.Date, nullable=False),
     sa.Column("received_by", sa.String(NAME)),
@@ -325,13 +320,7 @@ notification_deliveries = sa.Table(
     "notification_deliveries",
     metadata,
     id_column(),
-    sa.Column(
-        "notification_id",
-        sa.Integer,
-        sa.ForeignKey("notifications.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    parent_id_column("notification_id", "notifications", index=True),
     sa.Column("attempt", sa.Integer, nullable=False),
     sa.Column("channel", sa.String(16), nullable=False),  # email, teams, none (unroutable)
     sa.Column("target", sa.String(320), nullable=False),  # an address or a channel key

@@ -15,7 +15,6 @@ imported first.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 import shutil
 import signal
@@ -27,13 +26,11 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from flow_support import free_port, using_server
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
 
 _CLIENT_HOME = Path(tempfile.mkdtemp(prefix="iop-flow-tests-prefect-home-"))
 os.environ["PREFECT_HOME"] = str(_CLIENT_HOME)
@@ -41,21 +38,6 @@ os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
 
 SERVER_STARTUP_SECONDS = 180
-
-
-def _load_integration_fixtures() -> ModuleType:
-    """tests/integration/conftest.py as a module of its own (its fixtures are reused)."""
-    path = ROOT / "tests" / "integration" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("iop_integration_fixtures", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_integration = _load_integration_fixtures()
-pg_db = _integration.pg_db  # the session's throwaway PostgreSQL cluster
-empty_postgres = _integration._empty_postgres
 
 
 # --- the Prefect server -----------------------------------------------------------------
@@ -215,13 +197,3 @@ def prefect_api(
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'iop.db'}"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database, once per backend (SQLite file; PostgreSQL, schema emptied)."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'iop.db'}"
-    url: str = request.getfixturevalue("pg_db")
-    empty_postgres(url)
-    return url

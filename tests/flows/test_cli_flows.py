@@ -5,54 +5,22 @@ flows, on the session's Prefect server)."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
-import subprocess
-import sys
-from collections.abc import Mapping
 from contextlib import closing
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import pytest
+from cli_runner import Run
+from cli_runner import run_iop as iop
 from flow_support import RUNNING_KRAMFORS, RUNNING_MJOLBY, flow_run_state, new_database, now
 
 from iop_workflow.adapters.db import Database
 from iop_workflow.service.payouts import payout_run
 from iop_workflow.service.sweep import daily_sweep
-
-
-@dataclass(frozen=True)
-class Run:
-    args: tuple[str, ...]
-    code: int
-    out: str
-    err: str
-
-    def __str__(self) -> str:
-        return f"iop {' '.join(self.args)} → exit {self.code}\n{self.out}\n{self.err}"
-
-
-def iop(db_file: Path, *args: str, env: Mapping[str, str] | None = None) -> Run:
-    script = Path(sys.executable).with_name("iop")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "iop_workflow.cli"]
-    environment = {k: v for k, v in (env or os.environ).items() if not k.startswith("IOP_")}
-    environment["IOP_DATABASE_URL"] = f"sqlite:///{db_file}"
-    done = subprocess.run(
-        [*command, *args],
-        cwd=db_file.parent,
-        env=environment,
-        capture_output=True,
-        encoding="utf-8",
-        timeout=180,
-    )
-    run = Run(args, done.returncode, done.stdout, done.stderr)
-    assert "Traceback" not in run.err, str(run)
-    return run
 
 
 def sql_dump(db_file: Path) -> str:

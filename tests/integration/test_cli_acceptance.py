@@ -9,11 +9,7 @@ once, side by side, and several tests read what they recorded.
 
 from __future__ import annotations
 
-import json
-import os
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
@@ -23,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_runner import Run, run_iop
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -80,28 +77,6 @@ agreements:
 # --- running the console script -------------------------------------------------
 
 
-def iop_command() -> list[str]:
-    """The installed console script `iop`; the module itself when it is not installed."""
-    script = Path(sys.executable).with_name("iop")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "iop_workflow.cli"]
-
-
-@dataclass(frozen=True)
-class Run:
-    args: tuple[str, ...]
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-    def __str__(self) -> str:
-        return (
-            f"iop {' '.join(self.args)} → exit {self.code}\nstdout: {self.out}\nstderr: {self.err}"
-        )
-
-
 class StepFailed(AssertionError):
     pass
 
@@ -112,23 +87,11 @@ class Cli:
     def __init__(self, db_file: Path) -> None:
         self.db_file = db_file
         self.cwd = db_file.parent
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("IOP_")}
-        self.env["IOP_DATABASE_URL"] = f"sqlite:///{db_file}"
         self.history: list[Run] = []
 
     def run(self, *args: str) -> Run:
-        done = subprocess.run(
-            [*iop_command(), *args],
-            cwd=self.cwd,
-            env=self.env,
-            capture_output=True,
-            encoding="utf-8",
-            timeout=180,
-        )
-        run = Run(tuple(args), done.returncode, done.stdout, done.stderr)
+        run = run_iop(self.db_file, *args)
         self.history.append(run)
-        # Whatever the outcome, a user never sees a Python traceback.
-        assert "Traceback" not in run.err, str(run)
         return run
 
     def ok(self, *args: str) -> Run:

@@ -3,13 +3,11 @@ real SMTP and HTTPS receivers, and an apprise configuration file pointing at the
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import tempfile
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
@@ -24,20 +22,6 @@ from iop_workflow.adapters.db import Database  # noqa: E402
 from iop_workflow.config import Settings  # noqa: E402
 from iop_workflow.service.importer import import_file  # noqa: E402
 from iop_workflow.service.sweep import daily_sweep  # noqa: E402
-
-
-def _load_integration_fixtures() -> ModuleType:
-    """tests/integration/conftest.py as a module of its own: its PostgreSQL fixtures."""
-    path = ROOT / "tests" / "integration" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("iop_notify_integration_fixtures", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_integration = _load_integration_fixtures()
-pg_db = _integration.pg_db  # a throwaway PostgreSQL cluster for the session
 
 
 def example_database(url: str) -> Database:
@@ -56,15 +40,10 @@ def db(tmp_path: Path) -> Iterator[Database]:
     database.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+@pytest.fixture
+def any_db(backend_url: str) -> Iterator[Database]:
     """The examples on SQLite and on a real PostgreSQL."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'iop.db'}"
-    else:
-        url = request.getfixturevalue("pg_db")
-        _integration._empty_postgres(url)
-    database = example_database(url)
+    database = example_database(backend_url)
     yield database
     database.dispose()
 

@@ -76,26 +76,16 @@ def _release_blocked(m: str) -> tuple[Agreement, Payout, str, date]:
     return a, p, "release_payout", date(2028, 4, 29)
 
 
-def _block(source: PayoutState) -> Callable[[str], tuple[Agreement, Payout, str, date]]:
+def _on_payout(
+    trigger: str, source: PayoutState
+) -> Callable[[str], tuple[Agreement, Payout, str, date]]:
     def build(m: str) -> tuple[Agreement, Payout, str, date]:
         if source is P.BLOCKED:
             a, p = blocked_payout(m)
         else:
             a = agreement_in(A.ACTIVE, m)
             p = second_year_payout(a)
-        return a, p, "block_payout", date(2028, 5, 2)
-
-    return build
-
-
-def _cancel(source: PayoutState) -> Callable[[str], tuple[Agreement, Payout, str, date]]:
-    def build(m: str) -> tuple[Agreement, Payout, str, date]:
-        if source is P.BLOCKED:
-            a, p = blocked_payout(m)
-        else:
-            a = agreement_in(A.ACTIVE, m)
-            p = second_year_payout(a)
-        return a, p, "cancel_payout", date(2028, 5, 2)
+        return a, p, trigger, date(2028, 5, 2)
 
     return build
 
@@ -103,10 +93,10 @@ def _cancel(source: PayoutState) -> Callable[[str], tuple[Agreement, Payout, str
 PAYOUT_CASES = {
     ("release_payout", P.PLANNED): _release_planned,
     ("release_payout", P.BLOCKED): _release_blocked,
-    ("block_payout", P.PLANNED): _block(P.PLANNED),
-    ("block_payout", P.BLOCKED): _block(P.BLOCKED),
-    ("cancel_payout", P.PLANNED): _cancel(P.PLANNED),
-    ("cancel_payout", P.BLOCKED): _cancel(P.BLOCKED),
+    ("block_payout", P.PLANNED): _on_payout("block_payout", P.PLANNED),
+    ("block_payout", P.BLOCKED): _on_payout("block_payout", P.BLOCKED),
+    ("cancel_payout", P.PLANNED): _on_payout("cancel_payout", P.PLANNED),
+    ("cancel_payout", P.BLOCKED): _on_payout("cancel_payout", P.BLOCKED),
 }
 
 

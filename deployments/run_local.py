@@ -4,11 +4,15 @@ Starts the Prefect server (embedded, SQLite under var/prefect-home), prepares th
 product database (migrations; the bundled examples when it is empty), then serves
 the three scheduled deployments from this process group. Ctrl-C stops everything.
 
-    --until-ready   start, check the three deployments are scheduled, stop (for tests)
+    --until-ready   start, wait until the scheduler has created the upcoming runs of
+                    all three deployments, stop (for tests and for a quick check)
+    --var DIR       keep the Prefect home and the server log in DIR (default: the data
+                    folder, var/ of the checkout or IOP_DATA_DIR)
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import socket
@@ -20,8 +24,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-VAR = ROOT / "var"
 sys.path.insert(0, str(ROOT))
+
+from deployments.schedules import DEPLOYMENTS, TIMEZONE  # noqa: E402
+from iop_workflow.config import STOCKHOLM, data_folder, get_settings  # noqa: E402
+
+
+def say(line: str) -> None:
+    print(line, flush=True)  # noqa: T201 (this script talks to the operator)
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: its own session (Ctrl-C reaches only this launcher,
+    which stops the runner before the server), and SIGTERM when the launcher dies, even
+    by SIGKILL (Linux), so no server is left behind."""
+    os.setsid()
+    if sys.platform == "linux":
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def free_port(preferred: int) -> int:
@@ -33,11 +55,11 @@ def free_port(preferred: int) -> int:
         return int(sock.getsockname()[1])
 
 
-def environment(port: int) -> dict[str, str]:
+def environment(port: int, var: Path, database_url: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.setdefault("PREFECT_HOME", str(VAR / "prefect-home"))
-    env.setdefault("IOP_DATABASE_URL", f"sqlite:///{VAR / 'iop.db'}")
+    env.setdefault("PREFECT_HOME", str(var / "prefect-home"))
     env.update(
+        IOP_DATABASE_URL=database_url,
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         # The dashboard asks the API at this host and port (`--port` alone would not move it).
         PREFECT_SERVER_API_HOST="127.0.0.1",
@@ -48,25 +70,25 @@ def environment(port: int) -> dict[str, str]:
     return env
 
 
-def prepare_database(env: dict[str, str]) -> None:
+def prepare_database(url: str) -> None:
     from iop_workflow.adapters.db import Database
     from iop_workflow.service.importer import import_file
     from iop_workflow.service.views import list_agreements
 
-    db = Database(env["IOP_DATABASE_URL"])
+    db = Database(url)
     db.upgrade()
     if not list_agreements(db):
         for name in ("mjolby.yaml", "kramfors.yaml"):
             import_file(db, str(ROOT / "examples" / name), now=datetime.now(tz=UTC))
-            print(f"imported examples/{name}")  # noqa: T201
+            say(f"imported examples/{name}")
     db.dispose()
 
 
-def wait_healthy(url: str, server: subprocess.Popen[bytes], timeout: float = 180) -> None:
+def wait_healthy(url: str, server: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise SystemExit(f"the Prefect server exited; see {VAR / 'prefect-server.log'}")
+            raise SystemExit(f"the Prefect server exited; see {log}")
         try:
             with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
                 if response.status == 200:
@@ -74,78 +96,111 @@ def wait_healthy(url: str, server: subprocess.Popen[bytes], timeout: float = 180
         except OSError:
             pass
         time.sleep(1)
-    raise SystemExit(f"the Prefect server did not answer in {timeout:.0f} s")
+    raise SystemExit(f"the Prefect server did not answer in {timeout:.0f} s; see {log}")
 
 
-def scheduled_deployments(env: dict[str, str], timeout: float = 120) -> list[str]:
-    """Wait until all three deployments exist with an active schedule and runs ahead."""
+def upcoming_runs(env: dict[str, str], serving: subprocess.Popen[bytes], timeout: float) -> None:
+    """Wait until each deployment has runs the scheduler created ahead of time.
+
+    A schedule alone proves nothing: the server's scheduler service has to turn it into
+    flow runs, and the runner has to be there to start them.
+    """
     os.environ.update(env)
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.sorting import DeploymentSort
-
-    from deployments.schedules import DEPLOYMENTS
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.sorting import FlowRunSort
 
     deadline = time.monotonic() + timeout
-    found: list[str] = []
+    missing = list(DEPLOYMENTS)
     while time.monotonic() < deadline:
+        if serving.poll() is not None:
+            raise SystemExit("the runner (deployments/serve.py) exited")
         with get_client(sync_client=True) as client:
-            found = [
-                f"{d.name} ({', '.join(s.schedule.cron for s in d.schedules)})"  # type: ignore[union-attr]
-                for d in client.read_deployments(limit=50, sort=DeploymentSort.NAME_ASC)
-                if d.name in DEPLOYMENTS and d.schedules and d.schedules[0].active
-            ]
-        if len(found) == len(DEPLOYMENTS):
-            return found
+            for name in list(missing):
+                runs = client.read_flow_runs(
+                    deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[name])),
+                    flow_run_filter=FlowRunFilter(
+                        state=FlowRunFilterState(
+                            type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])
+                        )
+                    ),
+                    sort=FlowRunSort.EXPECTED_START_TIME_ASC,
+                    limit=1,
+                )
+                if runs and runs[0].auto_scheduled and runs[0].expected_start_time:
+                    start = runs[0].expected_start_time.astimezone(STOCKHOLM)
+                    say(f"next run: {name} at {start:%Y-%m-%d %H:%M %Z} ({TIMEZONE})")
+                    missing.remove(name)
+        if not missing:
+            return
         time.sleep(2)
-    raise SystemExit(f"deployments not scheduled in time: {found}")
+    raise SystemExit(
+        f"no upcoming runs after {timeout:.0f} s for {', '.join(missing)}: the Prefect "
+        "scheduler did not create them (see the server log)"
+    )
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
+def stop(process: subprocess.Popen[bytes], timeout: float = 30) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGINT)
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
 
 
 def main(argv: list[str]) -> int:
-    until_ready = "--until-ready" in argv
-    VAR.mkdir(exist_ok=True)
-    port = free_port(int(os.environ.get("IOP_PREFECT_PORT", "4200")))
-    env = environment(port)
-    prepare_database(env)
-    log = open(VAR / "prefect-server.log", "ab")  # noqa: SIM115 (open for the server's life)
+    from iop_workflow.adapters.db import default_database_url
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--until-ready", action="store_true")
+    parser.add_argument("--var", type=Path, default=None)
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    var: Path = (args.var or Path(data_folder(settings).where)).resolve()
+    var.mkdir(parents=True, exist_ok=True)
+    port = free_port(settings.prefect_port)
+    database_url = settings.database_url or default_database_url()
+    env = environment(port, var, database_url)
+    prepare_database(database_url)
+    log_path = var / "prefect-server.log"
+    log = open(log_path, "ab")  # noqa: SIM115 (open for the server's life)
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "prefect",
-            "server",
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
+        + ["--port", str(port)],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,  # noqa: PLW1509 (no threads yet in this process)
     )
     serving: subprocess.Popen[bytes] | None = None
     try:
-        wait_healthy(env["PREFECT_API_URL"], server)
-        print(f"Prefect dashboard: http://127.0.0.1:{port}  (server log: var/prefect-server.log)")  # noqa: T201
-        print(f"Product database:  {env['IOP_DATABASE_URL']}")  # noqa: T201
+        wait_healthy(env["PREFECT_API_URL"], server, log_path, timeout=180)
+        say(f"Prefect dashboard: http://127.0.0.1:{port}  (server log: {log_path})")
+        say(f"Product database:  {database_url}")
+        say("In another shell, to run flows by hand on this server and see them here:")
+        say(f"  export PREFECT_API_URL={env['PREFECT_API_URL']}")
+        if "IOP_DATABASE_URL" in os.environ:
+            say(f"  export IOP_DATABASE_URL={database_url}")
         serving = subprocess.Popen(
-            [sys.executable, str(ROOT / "deployments" / "serve.py")], env=env
+            [sys.executable, str(ROOT / "deployments" / "serve.py")],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509
         )
-        for line in scheduled_deployments(env):
-            print(f"scheduled: {line}, Europe/Stockholm")  # noqa: T201
-        if until_ready:
+        upcoming_runs(env, serving, timeout=180)
+        if args.until_ready:
             return 0
-        print("Serving the deployments; Ctrl-C stops the server and the runner.")  # noqa: T201
+        say("Serving the deployments; Ctrl-C stops the server and the runner.")
         serving.wait()
         return 0
     except KeyboardInterrupt:
@@ -155,9 +210,11 @@ def main(argv: list[str]) -> int:
             stop(serving)
         stop(server)
         log.close()
-        print("stopped")  # noqa: T201
+        say("stopped")
 
 
 if __name__ == "__main__":
+    # Explicitly: a launcher started in the background of a script inherits SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     sys.exit(main(sys.argv[1:]))

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 
-from flows.shared_tasks import deliver, publish
+from flows.shared_tasks import deliver, publish, summarise
+from iop_workflow.orchestration import run_summary
 from iop_workflow.orchestration.runtime import business_day, database, now_utc
 from iop_workflow.service.sweep import daily_sweep as sweep_service
 
@@ -31,5 +32,10 @@ def daily_sweep(as_of: date | None = None) -> dict[str, Any]:
     summary = sweep_deadlines(day)
     summary["events_published"] = publish(summary)
     summary["notifications"] = deliver(summary)
-    get_run_logger().info("daily sweep %s: %s", day, summary)
+    summarise(
+        key=run_summary.SWEEP_KEY,
+        markdown=run_summary.sweep_markdown(summary),
+        description=run_summary.sweep_description(summary),
+        line=run_summary.sweep_line(summary),
+    )
     return summary

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 
-from flows.shared_tasks import deliver, publish
+from flows.shared_tasks import deliver, publish, summarise
+from iop_workflow.orchestration import run_summary
 from iop_workflow.orchestration.runtime import business_day, database, now_utc
+from iop_workflow.service.payouts import list_payouts
 from iop_workflow.service.payouts import payout_run as payout_service
 
 
@@ -38,5 +40,12 @@ def payout_run(as_of: date | None = None) -> dict[str, Any]:
     summary = decide_payouts(day)
     summary["events_published"] = publish(summary)
     summary["notifications"] = deliver(summary)
-    get_run_logger().info("payout run %s: %s", day, summary)
+    # What stays blocked after this run, and why: said even when the run changed nothing.
+    blocked = list_payouts(database(), state="blocked")
+    summarise(
+        key=run_summary.PAYOUT_KEY,
+        markdown=run_summary.payout_markdown(summary, blocked),
+        description=run_summary.payout_description(summary, blocked),
+        line=run_summary.payout_line(summary, blocked),
+    )
     return summary

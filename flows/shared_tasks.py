@@ -1,10 +1,11 @@
-"""The tasks that end both `daily-sweep` and `payout-run`: one definition, one behaviour."""
+"""What ends both `daily-sweep` and `payout-run`: one definition, one behaviour."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from prefect import task
+from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
 
 from iop_workflow.notify import deliver_pending
 from iop_workflow.orchestration import delivery_report
@@ -25,3 +26,10 @@ def deliver(_: object = None) -> dict[str, Any]:
 @task(name="publish-events", retries=2, retry_delay_seconds=[5, 30])
 def publish(_: object = None) -> int:
     return publish_events(database())
+
+
+def summarise(*, key: str, markdown: str, description: str, line: str) -> None:
+    """End a flow run: the readable summary as a markdown artifact and as the last log line
+    (texts from `iop_workflow.orchestration.run_summary`)."""
+    create_markdown_artifact(key=key, markdown=markdown, description=description)
+    get_run_logger().info(line)

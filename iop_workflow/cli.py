@@ -2,6 +2,11 @@
 
 Exit codes: 0 done; 1 unexpected; 2 usage or bad input; 3 refused by a rule
 (invalid step, guard, role, stale update); 4 not found.
+
+Database: IOP_DATABASE_URL, else the SQLite file iop.db in var/ of the
+project checkout, or when installed in $XDG_DATA_HOME/iop-workflow
+(~/.local/share/iop-workflow); IOP_DATA_DIR moves that folder. The current
+directory plays no part. `iop db info` shows the database in use.
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ from .cli_notify import register as register_notify_commands
 from .cli_support import (
     EXIT_REFUSED,
     ActOn,
+    Column,
     JsonOpt,
+    Row,
     as_of_day,
     database,
     emit_json,
@@ -28,11 +35,18 @@ from .cli_support import (
     stdout_is_utf8,
     step_data,
 )
+from .config import get_settings
 from .domain.roles import SYSTEM_ACTOR
 from .money_text import sek
+from .timefmt import local_iso, shown
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
-db_app = typer.Typer(no_args_is_help=True, help="The product's database.")
+db_app = typer.Typer(
+    no_args_is_help=True,
+    help="The product's database: IOP_DATABASE_URL, else iop.db in var/ of the project "
+    "checkout (installed: the user data folder ~/.local/share/iop-workflow; IOP_DATA_DIR "
+    "moves it), whatever the current directory.",
+)
 app.add_typer(db_app, name="db")
 
 
@@ -43,6 +57,33 @@ def db_upgrade() -> None:
         db = database()
         db.upgrade()
         typer.echo(f"database at head: {db.engine.url.render_as_string(hide_password=True)}")
+
+
+@db_app.command("info")
+def db_info(as_json: JsonOpt = False) -> None:
+    """Which database is in use and why, its schema revision and how many agreements."""
+    from .service.database_info import database_info
+
+    with handled():
+        info = database_info(get_settings())
+        if as_json:
+            emit_json(info)
+            return
+        revision = info["revision"]
+        if not info["exists"]:
+            state = "no database file yet (`iop db upgrade` creates it)"
+        elif revision["up_to_date"]:
+            state = "at head"
+        else:
+            state = "behind head: run `iop db upgrade`"
+        agreements = info["agreements"]
+        typer.echo(f"url         {info['url']}")
+        typer.echo(f"from        {info['reason']}")
+        if info["file"]:
+            typer.echo(f"file        {info['file']}")
+        current = revision["current"] or "(none)"
+        typer.echo(f"revision    {current} (head {revision['head']}): {state}")
+        typer.echo(f"agreements  {'(no schema)' if agreements is None else agreements}")
 
 
 @app.command("import")
@@ -112,26 +153,66 @@ def show(ref: str, as_json: JsonOpt = False) -> None:
             typer.echo(f"  claim {c['id']} {sek(c['amount_ore'])} due {c['due']}: {c['state']}")
 
 
+_REASON: Column = ("REASON", "reason")
+
+
+def _who(key: str) -> Column:
+    def who(row: Row) -> str:
+        roles = [r for r in row[key] if r != "system"]
+        return ", ".join(roles) or "system only"
+
+    return ("WHO", who)
+
+
 @app.command("triggers")
-def triggers(ref: str, as_json: JsonOpt = False) -> None:
-    """The steps allowed now, on what, and which roles may fire them."""
-    from .service.views import agreement_steps
+def triggers(
+    ref: str,
+    actor: Annotated[
+        str | None,
+        typer.Option("--actor", help="Only what this person may fire now, and what not and why."),
+    ] = None,
+    as_of: ActOn = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The steps allowed now, on what, who may fire them and what they need; the steps
+    blocked now, with the refusal `iop transition` would give."""
+    from .service.step_options import step_options
 
     with handled():
-        view = agreement_steps(ready_database(), ref)
+        if actor == SYSTEM_ACTOR.name:
+            fail(
+                "--actor: 'system' is the scheduled flows' own name; act as a person", EXIT_REFUSED
+            )
+        day = as_of_day(as_of)
+        view = step_options(ready_database(), ref, actor_name=actor, today=day, now=now_utc())
         if as_json:
             emit_json(view)
             return
-        a = view["agreement"]
-        typer.echo(f"{a['diarienummer']} is {a['state']}; steps allowed now:")
-        emit_table(
-            view["steps"],
-            [
-                ("TRIGGER", "trigger"),
-                ("ON", lambda r: r["target"] or "agreement"),
-                ("WHO", lambda r: ", ".join(r["roles"]) or "system only"),
-            ],
-        )
+        a, person = view["agreement"], view["actor"]
+        on: Column = ("ON", lambda r: r["target"] or "agreement")
+        needs: Column = ("NEEDS", lambda r: ", ".join(r["needs"]))
+        if person is None:
+            typer.echo(f"{a['diarienummer']} is {a['state']}; steps allowed now ({day}):")
+            emit_table(view["allowed"], [("TRIGGER", "trigger"), on, _who("allowed_roles"), needs])
+            typer.echo("blocked now, whoever fires them:")
+            emit_table(view["blocked"], [("TRIGGER", "trigger"), on, _who("roles"), _REASON])
+        elif person["refused"]:
+            typer.echo(
+                f"{a['diarienummer']} is {a['state']}; {person['name']} may fire nothing "
+                f"on it: {person['refused']}"
+            )
+            return
+        else:
+            typer.echo(
+                f"{a['diarienummer']} is {a['state']}; {person['name']} ({person['role']}) "
+                f"may fire now ({day}):"
+            )
+            emit_table(view["allowed"], [("TRIGGER", "trigger"), on, needs])
+            typer.echo("blocked now:")
+            emit_table(view["blocked"], [("TRIGGER", "trigger"), on, _REASON])
+        if view["unchecked"]:
+            typer.echo("not judged (input that could not be checked):")
+            emit_table(view["unchecked"], [("TRIGGER", "trigger"), on, needs, _REASON])
 
 
 @app.command("transition")
@@ -207,10 +288,11 @@ def audit(ref: str, as_json: JsonOpt = False) -> None:
 
     with handled():
         emit_rows(
-            agreement_audit(ready_database(), ref),
+            # Stored in UTC; shown and printed in Swedish time, the zone marked.
+            [{**r, "at": local_iso(r["at"])} for r in agreement_audit(ready_database(), ref)],
             as_json,
             [
-                ("AT", lambda r: r["at"][:19]),
+                ("AT", lambda r: shown(r["at"])),
                 ("ACTOR", lambda r: f"{r['actor']} ({r['role']})"),
                 ("ON", lambda r: f"{r['entity']} {r['entity_key']}"),
                 ("TRIGGER", "trigger"),

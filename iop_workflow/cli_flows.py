@@ -30,6 +30,14 @@ def _run_flow(name: str, as_of: str | None) -> Any:
     day = as_of_day(as_of)
     ready_database()
     prefect_defaults()
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        typer.echo(
+            "PREFECT_API_URL is not set: running on a temporary Prefect server; this run and "
+            "its artifacts are gone when the command ends (`make run` prints the URL to export).",
+            err=True,
+        )
     if name == "daily-sweep":
         from flows.daily_sweep import daily_sweep
 

@@ -21,6 +21,7 @@ from .cli_support import (
     ready_database,
     stdout_is_utf8,
 )
+from .timefmt import local_iso, shown
 
 notify_app = typer.Typer(
     no_args_is_help=True, help="Notifications by e-mail and Teams: preview, send, list."
@@ -85,7 +86,11 @@ def list_(
 
     with handled():
         emit_rows(
-            list_notifications(ready_database(), state),
+            # Stored in UTC; shown and printed in Swedish time, the zone marked.
+            [
+                {**r, **{k: local_iso(r[k]) for k in ("next_attempt_at", "sent_at")}}
+                for r in list_notifications(ready_database(), state)
+            ],
             as_json,
             [
                 ("ID", "id"),
@@ -94,7 +99,8 @@ def list_(
                 ("DATE", "subject_date"),
                 ("STATE", "state"),
                 ("ATTEMPTS", "attempts"),
-                ("NEXT", "next_attempt_at"),
+                ("NEXT", lambda r: shown(r["next_attempt_at"])),
+                ("SENT", lambda r: shown(r["sent_at"])),
                 ("ERROR", "last_error"),
             ],
         )

@@ -72,8 +72,7 @@ def handled() -> Iterator[None]:
 def database() -> Any:
     from .adapters.db import Database, default_database_url
 
-    url = get_settings().database_url or default_database_url()
-    return Database(url)
+    return Database(default_database_url(get_settings()))
 
 
 def ready_database() -> Any:

@@ -2,24 +2,48 @@
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
+PACKAGE_DIR = Path(__file__).resolve().parent
+APP_NAME = "iop-workflow"
+DATABASE_FILE = "iop.db"
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IOP_", extra="ignore")
 
     database_url: str | None = Field(
-        default=None, description="SQLAlchemy URL; default: SQLite file var/iop.db"
+        default=None,
+        description="SQLAlchemy URL; default: the SQLite file iop.db in the data folder "
+        "(see `data_folder`)",
+    )
+    data_dir: str | None = Field(
+        default=None,
+        description="The product's own folder (default database, embedded Prefect home); "
+        "default: var/ of the checkout, else the user data folder",
     )
     base_url: str = Field(
         default="http://127.0.0.1:4200", description="Base address for links in messages"
+    )
+    prefect_port: int = Field(
+        default=4200,
+        ge=1,
+        le=65535,
+        description="Port `make run` gives the embedded Prefect server (a free one if taken)",
+    )
+    test_schedule_interval_seconds: int | None = Field(
+        default=None,
+        ge=60,
+        description="Tests only: serve every deployment on this interval instead of its cron",
     )
     # Notifications (docs/notifications.md). Without a config file nothing is sent and
     # the outbox keeps its rows: a missing config must not burn delivery attempts.
@@ -51,6 +75,64 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where something is, what decided it, and that in words (shown by `iop db info`)."""
+
+    where: str
+    source: str
+    detail: str
+
+
+def checkout_root(package_dir: Path = PACKAGE_DIR) -> Path | None:
+    """The project folder when the package runs from a checkout (its parent holds
+    pyproject.toml and it is not installed under site-packages), else None."""
+    root = package_dir.parent
+    installed = {"site-packages", "dist-packages"} & set(package_dir.parts)
+    return root if not installed and (root / "pyproject.toml").is_file() else None
+
+
+def data_folder(settings: Settings | None = None, package_dir: Path = PACKAGE_DIR) -> Location:
+    """The product's own folder, whatever the current directory. The one rule:
+
+    1. `IOP_DATA_DIR` when set;
+    2. `var/` of the project when the package runs from a checkout (`checkout_root`);
+    3. else the user data folder: `$XDG_DATA_HOME/iop-workflow`, or
+       `~/.local/share/iop-workflow` without XDG_DATA_HOME.
+
+    Nothing is created here. Without `settings` the environment is read now.
+    """
+    settings = Settings() if settings is None else settings
+    if settings.data_dir and settings.data_dir.strip():
+        folder = Path(settings.data_dir.strip()).expanduser().resolve()
+        return Location(str(folder), "IOP_DATA_DIR", "IOP_DATA_DIR")
+    root = checkout_root(package_dir)
+    if root is not None:
+        return Location(str(root / "var"), "checkout", f"var/ of the project checkout {root}")
+    xdg = os.environ.get("XDG_DATA_HOME", "").strip()
+    if xdg and Path(xdg).is_absolute():
+        folder, named = Path(xdg) / APP_NAME, f"$XDG_DATA_HOME/{APP_NAME}"
+    else:
+        folder, named = Path.home() / ".local" / "share" / APP_NAME, f"~/.local/share/{APP_NAME}"
+    return Location(str(folder), "user-data", f"the user data folder {named}")
+
+
+def database_location(settings: Settings | None = None) -> Location:
+    """The product database's URL and what decided it: `IOP_DATABASE_URL` when set, else
+    the SQLite file iop.db in `data_folder`. Without `settings` the environment is read
+    now."""
+    settings = Settings() if settings is None else settings
+    url = (settings.database_url or "").strip()
+    if url:
+        return Location(url, "IOP_DATABASE_URL", "set by IOP_DATABASE_URL")
+    folder = data_folder(settings)
+    return Location(
+        f"sqlite:///{Path(folder.where) / DATABASE_FILE}",
+        "default",
+        f"the default: {DATABASE_FILE} in {folder.detail}",
+    )
 
 
 def today_in_stockholm(now: datetime | None = None) -> date:

@@ -8,14 +8,22 @@ from pathlib import Path
 import pytest
 
 
+@pytest.fixture(scope="session")
+def iop_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The product's default folder during the tests (IOP_DATA_DIR), never the real one."""
+    return tmp_path_factory.mktemp("iop-data")
+
+
 @pytest.fixture(autouse=True)
-def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Tests never see a developer's IOP_* settings."""
+def clean_environ(monkeypatch: pytest.MonkeyPatch, iop_data_dir: Path) -> Iterator[None]:
+    """Tests never see a developer's IOP_* settings, and never write into the project's
+    own var/iop.db: the default database folder is a temporary one."""
     import os
 
     for key in list(os.environ):
         if key.startswith("IOP_"):
             monkeypatch.delenv(key)
+    monkeypatch.setenv("IOP_DATA_DIR", str(iop_data_dir))
     from iop_workflow.config import get_settings
 
     get_settings.cache_clear()

@@ -5,7 +5,6 @@ The same code runs on SQLite (one machine) and PostgreSQL (`postgresql+psycopg:/
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import StaticPool
 
+from ..config import Settings, database_location
 from ..domain import errors
 from ..domain.model import Agreement, AuditRecord, FollowUp, Organisation, Payout, Person
 from ..domain.model import RepaymentClaim as Claim
@@ -45,19 +45,18 @@ _DUPLICATE: dict[str, tuple[str, str, str]] = {
 }
 
 
-def default_database_url() -> str:
-    """The database to use when none is given.
+def default_database_url(settings: Settings | None = None) -> str:
+    """The database to use when none is given (`iop_workflow.config.database_location`).
 
     `IOP_DATABASE_URL` when set (e.g. `postgresql+psycopg://iop@db.example/iop`), else the
-    SQLite file `var/iop.db` under the current working directory, as an absolute path;
-    the `var` folder is created when missing.
+    SQLite file iop.db in the data folder (`var/` of the checkout, `IOP_DATA_DIR`, or the
+    user data folder), whatever the current directory; that folder is created when
+    missing. Without `settings` the environment is read now.
     """
-    url = os.environ.get(ENV_URL, "").strip()
-    if url:
-        return url
-    folder = Path.cwd() / "var"
-    folder.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{(folder / 'iop.db').resolve()}"
+    location = database_location(settings)
+    if location.source != ENV_URL:
+        Path(str(sa.make_url(location.where).database)).parent.mkdir(parents=True, exist_ok=True)
+    return location.where
 
 
 def _sqlite_engine(url: sa.URL) -> sa.Engine:

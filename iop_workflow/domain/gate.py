@@ -37,6 +37,15 @@ def missing_signatures(agreement: Agreement, period_no: int = 1) -> list[str]:
     return [party for party in needed if party not in signed]
 
 
+def party_name(agreement: Agreement, party: str) -> str:
+    """A signing party as people read it: "municipality", or the organisation's name with
+    its organisationsnummer in brackets."""
+    for p in agreement.parties:
+        if p.organisation.organisationsnummer == party:
+            return f"{p.organisation.name} ({party})"
+    return party
+
+
 def gate_year(payout: Payout) -> int:
     """The follow-up year a payout depends on."""
     return payout.covers_from.year - 1
@@ -76,7 +85,8 @@ def payout_block_reason(agreement: Agreement, payout: Payout) -> str | None:
         if not has_approving_decision(agreement, 1):
             return "no approving nämnd decision is recorded"
         if missing_signatures(agreement, 1):
-            return f"agreement not signed by {', '.join(missing_signatures(agreement, 1))}"
+            missing = [party_name(agreement, p) for p in missing_signatures(agreement, 1)]
+            return f"agreement not signed by {', '.join(missing)}"
     follow_up = agreement.follow_up(gate_year(payout))
     return gate_reason(
         diarienummer=agreement.diarienummer,

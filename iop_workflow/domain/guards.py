@@ -15,7 +15,7 @@ from . import calendar as cal
 from .context import StepContext
 from .deadlines import follow_up_years
 from .errors import GuardRefused, InvalidInput
-from .gate import has_approving_decision, missing_signatures, payout_block_reason
+from .gate import has_approving_decision, missing_signatures, party_name, payout_block_reason
 from .model import MUNICIPALITY_PARTY, FollowUp
 from .money import format_sek
 from .states import (
@@ -190,7 +190,8 @@ def approving_decision(ctx: StepContext) -> None:
 def all_signed(ctx: StepContext) -> None:
     missing = missing_signatures(ctx.agreement, ctx.agreement.period_no)
     if missing:
-        refuse(ctx, f"not signed yet by: {', '.join(missing)}")
+        names = [party_name(ctx.agreement, party) for party in missing]
+        refuse(ctx, f"not signed yet by: {', '.join(names)}")
 
 
 # --- active period ------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 Run from code (`Database.upgrade()`, which passes its own connection in
 `config.attributes["connection"]`) or from the command line with the project's
-`alembic.ini`; then the URL is `sqlalchemy.url`, else `IOP_DATABASE_URL`, else
-`var/iop.db` (see `iop_workflow.adapters.db.default_database_url`).
+`alembic.ini`; then the URL is `sqlalchemy.url`, else `IOP_DATABASE_URL`, else the
+default iop.db in the data folder (see `iop_workflow.config.database_location`).
 
 SQLite runs in batch mode: it can alter a table only by copying it. A batch migration
 of `audit_log` drops its append-only triggers with the old table; recreate them.

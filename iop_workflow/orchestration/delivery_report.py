@@ -17,8 +17,8 @@ from datetime import datetime
 from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
-from ..config import STOCKHOLM
 from ..notify import DeliveryReport
+from ..timefmt import shown
 
 KEY = "notification-delivery"
 LISTED = 50  # lines of errors and of problems in the artifact; an outage yields one per row
@@ -66,7 +66,7 @@ def _listed(title: str, lines: list[str]) -> list[str]:
 
 
 def markdown(report: DeliveryReport, *, now: datetime) -> str:
-    when = now.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
+    when = shown(now)
     verdict = (
         "**Some notifications were not delivered.** They stay pending and are tried "
         "again by a later run; after the last attempt they are marked failed and listed "

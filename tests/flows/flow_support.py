@@ -179,25 +179,24 @@ def flow_run_id(state: Any) -> UUID:
 
 
 def artifacts_of(run_id: UUID) -> dict[str, Any]:
-    """The artifacts a flow run created, by key."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import (
-        ArtifactFilter,
-        ArtifactFilterFlowRunId,
-        FlowRunFilter,
-        TaskRunFilter,
-    )
-    from prefect.client.schemas.sorting import ArtifactSort
+    """The artifacts a flow run created, by key: in its tasks and in the flow itself.
 
+    Posted without task-run and flow-run filters: the client's `read_artifacts` sends
+    them (the server refuses them as null), and a task-run filter, even an empty one,
+    leaves out the artifacts a flow creates outside any task (`daily-sweep-summary`)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.objects import Artifact
+
+    body = {
+        "artifacts": {"flow_run_id": {"any_": [str(run_id)]}},
+        "sort": "CREATED_DESC",
+        "limit": 200,
+        "offset": 0,
+    }
     with get_client(sync_client=True) as client:
-        found = client.read_artifacts(
-            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])),
-            flow_run_filter=FlowRunFilter(),
-            task_run_filter=TaskRunFilter(),
-            sort=ArtifactSort.CREATED_DESC,
-            limit=200,
-            offset=0,
-        )
+        response = client.request("POST", "/artifacts/filter", json=body)
+    response.raise_for_status()
+    found = Artifact.model_validate_list(response.json())
     return {a.key: a for a in found if a.key}
 
 

@@ -5,6 +5,7 @@ flows, on the session's Prefect server)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 from contextlib import closing
@@ -126,6 +127,7 @@ def test_sweep_and_payouts_run_go_through_the_flows_and_print_json(
     sweep = iop(examples, "sweep", "--as-of", "2027-04-01")
     assert sweep.code == 0, str(sweep)
     summary = json.loads(sweep.out)
+    assert "temporary Prefect server" not in sweep.err  # it used the one in PREFECT_API_URL
     assert summary["as_of"] == "2027-04-01"
     assert summary["changes"] == {"mark_report_overdue": 1, "open_follow_up": 2, "start_renewal": 1}
     assert summary["events_published"] > 0
@@ -142,3 +144,18 @@ def test_sweep_and_payouts_run_go_through_the_flows_and_print_json(
     )
     assert result["events_published"] == 3
     assert flow_run_state(flow_run_of(payouts, prefect_api.url)) == "COMPLETED"
+
+
+def test_a_flow_command_without_prefect_api_url_says_it_uses_a_temporary_server(
+    examples: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env["PREFECT_HOME"] = str(examples.parent / "prefect-home")  # no profile with a URL
+    run = iop(examples, "report", "--as-of", "2027-05-01", env=env)
+    assert run.code == 0, str(run)
+    assert run.out.startswith("artifacts: portfolio-overall")
+    notes = [line for line in run.err.splitlines() if "temporary Prefect server" in line]
+    assert notes == [
+        "PREFECT_API_URL is not set: running on a temporary Prefect server; this run and its "
+        "artifacts are gone when the command ends (`make run` prints the URL to export)."
+    ], run.err

@@ -98,7 +98,8 @@ def test_run_local_until_ready_schedules_three_deployments_and_stops_cleanly(
     )
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, str(ROOT / "deployments" / "run_local.py"), "--until-ready"],
+        [sys.executable, str(ROOT / "deployments" / "run_local.py"), "--until-ready"]
+        + ["--var", str(tmp_path)],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -109,12 +110,20 @@ def test_run_local_until_ready_schedules_three_deployments_and_stops_cleanly(
     assert done.returncode == 0, output[-4000:]
     assert f"Prefect dashboard: http://127.0.0.1:{port}" in done.stdout, output[-4000:]
     assert "imported examples/mjolby.yaml" in done.stdout
-    scheduled = sorted(line for line in done.stdout.splitlines() if line.startswith("scheduled:"))
-    assert scheduled == [
-        "scheduled: daily-sweep (0 6 * * *), Europe/Stockholm",
-        "scheduled: payout-run (0 7 * * *), Europe/Stockholm",
-        "scheduled: portfolio-report (30 7 * * *), Europe/Stockholm",
+    # Ready means the scheduler has created the next run of each deployment (a schedule
+    # alone proves nothing), shown in Stockholm time.
+    upcoming = sorted(line for line in done.stdout.splitlines() if line.startswith("next run:"))
+    assert [line.split(" at ")[0] for line in upcoming] == [
+        "next run: daily-sweep",
+        "next run: payout-run",
+        "next run: portfolio-report",
     ], output[-4000:]
+    times = {line.split()[2]: line.split(" at ")[1] for line in upcoming}
+    assert times["daily-sweep"].endswith(
+        ("06:00 CET (Europe/Stockholm)", "06:00 CEST (Europe/Stockholm)")
+    )
+    assert " 07:00 " in times["payout-run"] and " 07:30 " in times["portfolio-report"]
+    assert f"export PREFECT_API_URL=http://127.0.0.1:{port}/api" in done.stdout
     assert done.stdout.rstrip().endswith("stopped")
     assert (tmp_path / "iop.db").exists()  # the product database it was told to use
     leftovers = prefect_processes(port)

@@ -283,7 +283,7 @@ def test_a_long_outage_stays_readable_in_the_artifact_and_the_log_line() -> None
     text = markdown(report, now=datetime(2027, 3, 1, 5, 0, tzinfo=UTC))
     line = warning(report)
 
-    assert text.startswith("# Notification delivery — 2027-03-01 06:00\n")
+    assert text.startswith("# Notification delivery — 2027-03-01 06:00:00 CET\n")
     assert "| retrying | 60 |" in text and "| failed | 60 |" in text
     assert "## Errors (60)" in text and "- … and 10 more" in text
     assert "person49@" in text and "person50@" not in text

@@ -30,6 +30,7 @@ from flow_support import (
     task_run_names,
     using_server,
     wait_for_events,
+    wait_for_log,
 )
 
 from flows.daily_sweep import daily_sweep
@@ -37,6 +38,7 @@ from flows.payout_run import payout_run
 from flows.portfolio_report import portfolio_report
 from iop_workflow.adapters import tables as t
 from iop_workflow.adapters.db import Database
+from iop_workflow.orchestration import run_summary
 from iop_workflow.service.importer import import_file
 
 COPIES = 100  # 4 agreements, then 104: set-wise work, a fixed number of tasks
@@ -177,11 +179,12 @@ def test_running_the_same_day_again_adds_no_rows_and_reports_no_changes(
     db = new_database(url)
     day = date(2027, 10, 29)  # follow-ups of 2026 overdue, second 2027 payouts due
     with product_database(url, monkeypatch):
-        first_sweep = daily_sweep(as_of=day)
+        first_sweep_run = daily_sweep(as_of=day, return_state=True)
         first_payouts = payout_run(as_of=day)
         before = table_counts(db)
         again_sweep = daily_sweep(as_of=day)
-        again_payouts = payout_run(as_of=day)
+        again_payouts_run = payout_run(as_of=day, return_state=True)
+    first_sweep, again_payouts = first_sweep_run.result(), again_payouts_run.result()
     # Nothing is configured to deliver to here: the delivery step sends nothing.
     for summary in (again_sweep, again_payouts):
         assert summary.pop("notifications")["messages_sent"] == 0
@@ -205,3 +208,29 @@ def test_running_the_same_day_again_adds_no_rows_and_reports_no_changes(
         "notifications_queued": 0,
         "events_published": 0,
     }
+
+    # Each run ends with a readable summary: an artifact and a log line. The second payout
+    # run changed nothing, and still says which payouts remain blocked and why.
+    sweep_run = flow_run_id(first_sweep_run)
+    sweep_text = artifacts_of(sweep_run)["daily-sweep-summary"].data
+    assert sweep_text.startswith("# Daily sweep — 2027-10-29\n")
+    for trigger, count in first_sweep["changes"].items():
+        label = run_summary.SWEEP_CHANGES[trigger][1]
+        assert f"| {label} | {count} |" in sweep_text, sweep_text
+    logs = [log.message for log in wait_for_log(sweep_run, "daily sweep 2027-10-29: ")]
+    assert any(m.startswith("daily sweep 2027-10-29: ") and "{" not in m for m in logs), logs
+
+    payout_run_id = flow_run_id(again_payouts_run)
+    summary_artifact = artifacts_of(payout_run_id)["payout-run-summary"]
+    assert summary_artifact.description.startswith("Payout run 2027-10-29: 0 released, ")
+    payout_text = summary_artifact.data
+    assert "Nothing changed: no payout was released or blocked today." in payout_text
+    remaining = first_payouts["blocked"]
+    assert remaining > 0
+    assert f"## {remaining} payouts (" in payout_text, payout_text
+    assert f"of **{RUNNING_MJOLBY}**" in payout_text
+    assert "follow-up 2026 is overdue (report due 2027-03-31)" in payout_text
+    logs = [log.message for log in wait_for_log(payout_run_id, "payout run 2027-10-29: ")]
+    line = next(m for m in logs if m.startswith("payout run 2027-10-29: "))
+    assert line.startswith("payout run 2027-10-29: 0 payouts released, 0 newly blocked; ")
+    assert f"{remaining} payouts (" in line and RUNNING_MJOLBY in line, line

@@ -378,13 +378,18 @@ def test_on_postgresql_two_open_units_of_work_changing_one_agreement_cannot_both
         assert Repository(session).agreement(DNR).state is AgreementState.TERMINATED
 
 
-def test_the_default_database_is_var_iop_db_under_the_working_folder_unless_configured(
+def test_the_default_database_is_iop_db_in_the_data_folder_whatever_the_working_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("IOP_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("IOP_DATABASE_URL", raising=False)
-    assert default_database_url() == f"sqlite:///{tmp_path.resolve() / 'var' / 'iop.db'}"
-    assert (tmp_path / "var").is_dir()
+    expected = f"sqlite:///{tmp_path.resolve() / 'data' / 'iop.db'}"
+    for folder in (tmp_path, tmp_path / "elsewhere"):
+        folder.mkdir(exist_ok=True)
+        monkeypatch.chdir(folder)
+        assert default_database_url() == expected
+    assert (tmp_path / "data").is_dir()
+    assert not (tmp_path / "var").exists()
 
     monkeypatch.setenv("IOP_DATABASE_URL", "postgresql+psycopg://iop@db.example/iop")
     assert default_database_url() == "postgresql+psycopg://iop@db.example/iop"

@@ -638,10 +638,10 @@ def test_a_party_cannot_sign_twice() -> None:
 def test_activation_needs_both_signatures() -> None:
     a = agreement_in(A.SIGNING)
     error = refused(a, "activate", today=date(2026, 9, 20))
-    assert error.reason == f"not signed yet by: municipality, {ORG1}"
+    assert error.reason == f"not signed yet by: municipality, Förening 1 ({ORG1})"
     fire_step(a, "sign", actor=OFFICER, today=date(2026, 9, 20))
     error = refused(a, "activate", today=date(2026, 9, 20))
-    assert error.reason == f"not signed yet by: {ORG1}"
+    assert error.reason == f"not signed yet by: Förening 1 ({ORG1})"
     assert (a.payouts, a.follow_ups) == ([], [])
 
 
@@ -650,7 +650,7 @@ def test_activation_needs_every_party_organisations_signature() -> None:
     fire_step(a, "sign", actor=OFFICER, today=date(2026, 9, 20))
     fire_step(a, "sign", actor=rep_of(a, 1), today=date(2026, 9, 20))
     error = refused(a, "activate", today=date(2026, 9, 20))
-    assert error.reason == f"not signed yet by: {ORG1}"
+    assert error.reason == f"not signed yet by: Förening 1 ({ORG1})"
 
 
 def test_activation_needs_an_approving_decision() -> None:

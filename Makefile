@@ -4,7 +4,7 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-stamp
 
-.PHONY: install system-deps run demo test lint bench clean
+.PHONY: install system-deps run demo test test-fast lint bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -25,6 +25,10 @@ demo: install
 
 test: install system-deps
 	$(PY) -m pytest
+
+# The pure unit tests (domain, rules, texts): under a minute, no servers.
+test-fast: install
+	$(PY) -m pytest tests/unit -q
 
 lint: install
 	$(VENV)/bin/ruff check iop_workflow flows deployments tests bench

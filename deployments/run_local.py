@@ -28,22 +28,11 @@ sys.path.insert(0, str(ROOT))
 
 from deployments.schedules import DEPLOYMENTS, TIMEZONE  # noqa: E402
 from iop_workflow.config import STOCKHOLM, data_folder, get_settings  # noqa: E402
+from iop_workflow.orchestration.processes import die_with_parent, stop  # noqa: E402
 
 
 def say(line: str) -> None:
     print(line, flush=True)  # noqa: T201 (this script talks to the operator)
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: its own session (Ctrl-C reaches only this launcher,
-    which stops the runner before the server), and SIGTERM when the launcher dies, even
-    by SIGKILL (Linux), so no server is left behind."""
-    os.setsid()
-    if sys.platform == "linux":
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def free_port(preferred: int) -> int:
@@ -147,16 +136,6 @@ def upcoming_runs(env: dict[str, str], serving: subprocess.Popen[bytes], timeout
     )
 
 
-def stop(process: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def main(argv: list[str]) -> int:
     from iop_workflow.adapters.db import default_database_url
 
@@ -180,7 +159,7 @@ def main(argv: list[str]) -> int:
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
-        preexec_fn=_die_with_parent,  # noqa: PLW1509 (no threads yet in this process)
+        preexec_fn=die_with_parent(),  # noqa: PLW1509 (no threads yet in this process)
     )
     serving: subprocess.Popen[bytes] | None = None
     try:
@@ -193,9 +172,10 @@ def main(argv: list[str]) -> int:
             say(f"  export IOP_DATABASE_URL={database_url}")
         serving = subprocess.Popen(
             [sys.executable, str(ROOT / "deployments" / "serve.py")],
+            cwd=ROOT,  # entrypoints are recorded relative to it
             env=env,
             stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509
+            preexec_fn=die_with_parent(),  # noqa: PLW1509
         )
         upcoming_runs(env, serving, timeout=180)
         if args.until_ready:

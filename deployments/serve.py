@@ -53,7 +53,7 @@ def schedule(name: str, cron: str) -> Schedule:
             timedelta(seconds=seconds),
             anchor_date=datetime.now(tz=UTC) + timedelta(seconds=offset),
             timezone=TIMEZONE,
-            slug=f"test-every-{seconds}s",
+            slug=f"test-every-{seconds}s-{TIMEZONE.lower().replace('/', '-')}",
         )
     return Cron(cron, timezone=TIMEZONE, slug=schedule_slug(name))
 

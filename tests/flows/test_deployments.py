@@ -61,10 +61,19 @@ def test_served_deployments_carry_the_same_crons_in_stockholm_time() -> None:
     serve = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(serve)
     served = {
-        d.name: [(s.schedule.cron, s.schedule.timezone) for s in d.schedules]
+        d.name: [(s.schedule.cron, s.schedule.timezone, s.slug) for s in d.schedules]
         for d in serve.deployments()
     }
-    assert served == {name: [(cron, "Europe/Stockholm")] for name, (_, cron) in EXPECTED.items()}
+    # The slug is the schedule's name in the dashboard: it says the time and the zone.
+    assert served == {
+        "daily-sweep": [("0 6 * * *", "Europe/Stockholm", "daily-0600-europe-stockholm")],
+        "payout-run": [("0 7 * * *", "Europe/Stockholm", "daily-0700-europe-stockholm")],
+        "portfolio-report": [("30 7 * * *", "Europe/Stockholm", "daily-0730-europe-stockholm")],
+    }
+    declared = {
+        d["name"]: [s.get("slug") for s in d["schedules"]] for d in prefect_yaml()["deployments"]
+    }
+    assert declared == {name: [slugs[0][2]] for name, slugs in served.items()}
 
 
 def prefect_processes(port: int) -> list[str]:

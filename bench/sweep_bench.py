@@ -168,6 +168,9 @@ def main(argv: list[str]) -> int:
         db.upgrade()
         build(db, int(argv[1]))
         return 0
+    if any(arg in ("-h", "--help") for arg in argv):
+        print(__doc__)  # noqa: T201
+        return 0
     n = int(argv[0]) if argv and argv[0].isdigit() else 20_000
     url = argv[argv.index("--postgres") + 1] if "--postgres" in argv else None
     with tempfile.TemporaryDirectory() as folder:

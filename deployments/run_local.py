@@ -175,7 +175,10 @@ def main(argv: list[str]) -> int:
             cwd=ROOT,  # entrypoints are recorded relative to it
             env=env,
             stdin=subprocess.DEVNULL,
-            preexec_fn=die_with_parent(),  # noqa: PLW1509
+            # SIGKILL, not SIGTERM: when the launcher dies the server gets its SIGTERM at the
+            # same moment, and the runner's graceful stop (pausing the schedules through the
+            # API) would retry against a server that is gone for more than a minute.
+            preexec_fn=die_with_parent(signal.SIGKILL),  # noqa: PLW1509
         )
         upcoming_runs(env, serving, timeout=180)
         if args.until_ready:

@@ -8,6 +8,7 @@ from typing import Any
 from prefect import flow, task
 
 from flows.shared_tasks import deliver, publish, summarise
+from iop_workflow.domain.roles import FLOW_ORIGIN
 from iop_workflow.orchestration import run_summary
 from iop_workflow.orchestration.runtime import business_day, database, now_utc
 from iop_workflow.service.payouts import list_payouts
@@ -16,7 +17,7 @@ from iop_workflow.service.payouts import payout_run as payout_service
 
 @task(name="decide-payouts")
 def decide_payouts(as_of: date) -> dict[str, Any]:
-    result = payout_service(database(), as_of=as_of, now=now_utc())
+    result = payout_service(database(), as_of=as_of, now=now_utc(), origin=FLOW_ORIGIN)
     return {
         "as_of": as_of.isoformat(),
         "released": result.count("release_payout"),

@@ -11,6 +11,8 @@ directory plays no part. `iop db info` shows the database in use.
 
 from __future__ import annotations
 
+import getpass
+import socket
 from typing import Annotated
 
 import typer
@@ -18,6 +20,7 @@ import typer
 from .cli_flows import register as register_flow_commands
 from .cli_notify import register as register_notify_commands
 from .cli_support import (
+    EXIT_OK,
     EXIT_REFUSED,
     ActOn,
     Column,
@@ -25,6 +28,7 @@ from .cli_support import (
     Row,
     as_of_day,
     database,
+    echo,
     emit_json,
     emit_rows,
     emit_table,
@@ -36,7 +40,7 @@ from .cli_support import (
     step_data,
 )
 from .config import get_settings
-from .domain.roles import SYSTEM_ACTOR
+from .domain.roles import SYSTEM_ACTOR, Origin
 from .money_text import sek
 from .timefmt import local_iso, shown
 
@@ -48,6 +52,16 @@ db_app = typer.Typer(
     "moves it), whatever the current directory.",
 )
 app.add_typer(db_app, name="db")
+
+
+def _origin(channel: str = "cli") -> Origin:
+    """What the audit records of this run say about it: the channel, the operating-system
+    user and the host."""
+    try:
+        user: str | None = getpass.getuser()
+    except (OSError, KeyError):  # no login name in the environment, no passwd entry
+        user = None
+    return Origin(channel, user or None, socket.gethostname() or None)
 
 
 @db_app.command("upgrade")
@@ -92,8 +106,8 @@ def import_(file: Annotated[str, typer.Argument(help="YAML file (docs/import-for
     from .service.importer import import_file
 
     with handled():
-        result = import_file(ready_database(), file, now=now_utc())
-        typer.echo(
+        result = import_file(ready_database(), file, now=now_utc(), origin=_origin("import"))
+        echo(
             f"imported {result.organisations} organisations, {result.people} people, "
             f"{result.agreements} agreements from {file}"
         )
@@ -125,7 +139,7 @@ def agreements(
 
 @app.command("show")
 def show(ref: str, as_json: JsonOpt = False) -> None:
-    """One agreement in full (REF is the id or the diarienummer)."""
+    """One agreement in full (REF is the diarienummer, or the id: #12, or 12)."""
     from .service.views import show as show_view
 
     with handled():
@@ -134,23 +148,21 @@ def show(ref: str, as_json: JsonOpt = False) -> None:
             emit_json(view)
             return
         org = view["organisation"] or {}
-        typer.echo(f"{view['diarienummer']}  {view['title']}")
-        typer.echo(f"  state        {view['state']} (period {view['period_no']})")
-        typer.echo(f"  period       {view['period']['start']} – {view['period']['end']}")
-        typer.echo(f"  municipality {view['municipality']} / {view['committee']}")
-        typer.echo(f"  organisation {org.get('name')} ({org.get('organisationsnummer')})")
-        typer.echo(f"  officer      {view['officer']}")
+        echo(f"{view['diarienummer']}  {view['title']}")
+        echo(f"  state        {view['state']} (period {view['period_no']})")
+        echo(f"  period       {view['period']['start']} – {view['period']['end']}")
+        echo(f"  municipality {view['municipality']} / {view['committee']}")
+        echo(f"  organisation {org.get('name')} ({org.get('organisationsnummer')})")
+        echo(f"  officer      {view['officer']}")
         for year, amount in view["economic_plan"]["support_ore"].items():
-            typer.echo(f"  support {year} {sek(amount)}")
+            echo(f"  support {year} {sek(amount)}")
         for f in view["follow_ups"]:
-            typer.echo(f"  follow-up {f['year']}: {f['state']} (report due {f['report_due']})")
+            echo(f"  follow-up {f['year']}: {f['state']} (report due {f['report_due']})")
         for p in view["payouts"]:
             reason = f" — {p['blocked_reason']}" if p["blocked_reason"] else ""
-            typer.echo(
-                f"  payout {p['id']} due {p['due']} {sek(p['amount_ore'])}: {p['state']}{reason}"
-            )
+            echo(f"  payout {p['id']} due {p['due']} {sek(p['amount_ore'])}: {p['state']}{reason}")
         for c in view["claims"]:
-            typer.echo(f"  claim {c['id']} {sek(c['amount_ore'])} due {c['due']}: {c['state']}")
+            echo(f"  claim {c['id']} {sek(c['amount_ore'])} due {c['due']}: {c['state']}")
 
 
 _REASON: Column = ("REASON", "reason")
@@ -192,26 +204,26 @@ def triggers(
         on: Column = ("ON", lambda r: r["target"] or "agreement")
         needs: Column = ("NEEDS", lambda r: ", ".join(r["needs"]))
         if person is None:
-            typer.echo(f"{a['diarienummer']} is {a['state']}; steps allowed now ({day}):")
+            echo(f"{a['diarienummer']} is {a['state']}; steps allowed now ({day}):")
             emit_table(view["allowed"], [("TRIGGER", "trigger"), on, _who("allowed_roles"), needs])
-            typer.echo("blocked now, whoever fires them:")
+            echo("blocked now, whoever fires them:")
             emit_table(view["blocked"], [("TRIGGER", "trigger"), on, _who("roles"), _REASON])
         elif person["refused"]:
-            typer.echo(
+            echo(
                 f"{a['diarienummer']} is {a['state']}; {person['name']} may fire nothing "
                 f"on it: {person['refused']}"
             )
             return
         else:
-            typer.echo(
+            echo(
                 f"{a['diarienummer']} is {a['state']}; {person['name']} ({person['role']}) "
                 f"may fire now ({day}):"
             )
             emit_table(view["allowed"], [("TRIGGER", "trigger"), on, needs])
-            typer.echo("blocked now:")
+            echo("blocked now:")
             emit_table(view["blocked"], [("TRIGGER", "trigger"), on, _REASON])
         if view["unchecked"]:
-            typer.echo("not judged (input that could not be checked):")
+            echo("not judged (input that could not be checked):")
             emit_table(view["unchecked"], [("TRIGGER", "trigger"), on, needs, _REASON])
 
 
@@ -229,14 +241,18 @@ def transition(
     from .service.steps import transition as fire_step
 
     with handled():
-        if actor == SYSTEM_ACTOR.name:
-            fail(
-                "--actor: 'system' is the scheduled flows' own name; act as a person", EXIT_REFUSED
-            )
+        # Acting as 'system' is refused by the service (service/actors.py): not the flows.
         day = as_of_day(as_of)
         data = step_data(sets or [], file)
         result = fire_step(
-            ready_database(), ref, trigger, actor_name=actor, data=data, today=day, now=now_utc()
+            ready_database(),
+            ref,
+            trigger,
+            actor_name=actor,
+            data=data,
+            today=day,
+            now=now_utc(),
+            origin=_origin(),
         )
         changes = [
             {
@@ -259,7 +275,7 @@ def transition(
             )
             return
         for c in changes:
-            typer.echo(f"{c['entity']} {c['key']}: {c['from']} → {c['to']} ({c['trigger']})")
+            echo(f"{c['entity']} {c['key']}: {c['from']} → {c['to']} ({c['trigger']})")
 
 
 @app.command("timeline")
@@ -281,9 +297,32 @@ def timeline(ref: str, as_of: ActOn = None, as_json: JsonOpt = False) -> None:
         )
 
 
+VERIFY = "verify"
+
+
+def _via(row: Row) -> str:
+    """The channel, and who ran it where when recorded: "cli (anna@kansli-07)"."""
+    who = "@".join(p for p in (row["os_user"], row["host"]) if p)
+    return f"{row['channel'] or ''}{f' ({who})' if who else ''}"
+
+
 @app.command("audit")
-def audit(ref: str, as_json: JsonOpt = False) -> None:
-    """The append-only audit trail of one agreement."""
+def audit(
+    ref: Annotated[
+        str,
+        typer.Argument(
+            metavar="REF|verify",
+            help="The agreement (id or diarienummer), or `verify`: check the whole trail.",
+        ),
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """The append-only audit trail of one agreement. `iop audit verify` checks the hash
+    chain of every record instead: exit 0 when intact, 3 naming the first broken record.
+    (An agreement whose diarienummer is 'verify' is shown by its id.)"""
+    if ref == VERIFY:
+        _audit_verify(as_json)
+        return
     from .service.views import agreement_audit
 
     with handled():
@@ -293,7 +332,9 @@ def audit(ref: str, as_json: JsonOpt = False) -> None:
             as_json,
             [
                 ("AT", lambda r: shown(r["at"])),
+                ("DAY", "effective_date"),
                 ("ACTOR", lambda r: f"{r['actor']} ({r['role']})"),
+                ("VIA", _via),
                 ("ON", lambda r: f"{r['entity']} {r['entity_key']}"),
                 ("TRIGGER", "trigger"),
                 ("FROM", "from"),
@@ -301,6 +342,20 @@ def audit(ref: str, as_json: JsonOpt = False) -> None:
                 ("REASON", "reason"),
             ],
         )
+
+
+def _audit_verify(as_json: bool) -> None:
+    from .service.audit import verify_audit
+
+    with handled():
+        verdict = verify_audit(ready_database())
+        if as_json:
+            emit_json(verdict.as_dict())
+        elif verdict.intact:
+            echo(f"audit trail intact: {verdict.records} records, head {verdict.head[:16]}")
+        else:
+            echo(f"audit trail {verdict.summary()}")
+    raise typer.Exit(EXIT_OK if verdict.intact else EXIT_REFUSED)
 
 
 @app.command("policy")

@@ -16,6 +16,7 @@ from .cli_support import (
     handled,
     now_utc,
     parse_day,
+    printable,
     ready_database,
 )
 from .money_text import sek
@@ -24,7 +25,11 @@ payouts_app = typer.Typer(help="Payouts: list them with their gate, or run the p
 
 
 def _run_flow(name: str, as_of: str | None) -> Any:
-    """Run one flow once, on a Prefect server (PREFECT_API_URL) or a temporary one."""
+    """Run one flow once, on a Prefect server (PREFECT_API_URL) or a temporary one.
+
+    The temporary server is a child of this process that dies with it, even when this
+    process is killed (`orchestration.processes`), and is stopped when the run ends."""
+    from .orchestration.processes import prefect_api_or_temporary_server
     from .orchestration.runtime import prefect_defaults
 
     day = as_of_day(as_of)
@@ -38,17 +43,18 @@ def _run_flow(name: str, as_of: str | None) -> Any:
             "its artifacts are gone when the command ends (`make run` prints the URL to export).",
             err=True,
         )
-    if name == "daily-sweep":
-        from flows.daily_sweep import daily_sweep
+    with prefect_api_or_temporary_server():
+        if name == "daily-sweep":
+            from flows.daily_sweep import daily_sweep
 
-        return daily_sweep(as_of=day)
-    if name == "payout-run":
-        from flows.payout_run import payout_run
+            return daily_sweep(as_of=day)
+        if name == "payout-run":
+            from flows.payout_run import payout_run
 
-        return payout_run(as_of=day)
-    from flows.portfolio_report import portfolio_report
+            return payout_run(as_of=day)
+        from flows.portfolio_report import portfolio_report
 
-    return portfolio_report(as_of=day)
+        return portfolio_report(as_of=day)
 
 
 def sweep(as_of: AsOf = None) -> None:
@@ -121,7 +127,7 @@ def simulate(
                     }
                 )
             else:
-                typer.echo(f"{line.day}  {line.diarienummer:<15} {line.what}")
+                typer.echo(printable(f"{line.day}  {line.diarienummer:<15} {line.what}"))
 
         total = run(ready_database(), first, last, now=now_utc(), echo=echo)
         if as_json:

@@ -14,6 +14,7 @@ from .cli_support import (
     AsOf,
     JsonOpt,
     as_of_day,
+    echo,
     emit_json,
     emit_rows,
     handled,
@@ -43,13 +44,13 @@ def preview(as_of: AsOf = None, as_json: JsonOpt = False) -> None:
         for item in items:
             ids = ", ".join(str(i) for i in item.notifications)
             if item.channel == "none":
-                typer.echo(f"NOT ROUTABLE  notification {ids}: {item.subject}\n")
+                echo(f"NOT ROUTABLE  notification {ids}: {item.subject}\n")
                 continue
             digest = " (daily digest)" if item.digest else ""
-            typer.echo(f"{item.channel.upper()} to {item.to} ({item.recipient}){digest}")
-            typer.echo(f"notification {ids}")
-            typer.echo(f"Subject: {item.subject}\n")
-            typer.echo(item.body)
+            echo(f"{item.channel.upper()} to {item.to} ({item.recipient}){digest}")
+            echo(f"notification {ids}")
+            echo(f"Subject: {item.subject}\n")
+            echo(item.body)
 
 
 @notify_app.command("send")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -12,9 +13,9 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, NoReturn
 
 import typer
-import yaml
 
 from .config import get_settings, today_in_stockholm
+from .domain import limits
 from .domain.errors import InvalidInput, IopError, NotFound, RuleViolation, StaleUpdate
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_REFUSED, EXIT_NOT_FOUND = 0, 1, 2, 3, 4
@@ -36,8 +37,29 @@ Row = dict[str, Any]
 Column = tuple[str, str | Callable[[Row], Any]]
 
 
+# What a terminal would obey rather than show: C0 controls (ESC starts a command, CR
+# returns to overwrite the line), DEL, C1 controls (U+009B is an 8-bit ESC [), the
+# bidirectional overrides that reorder what is shown, and lone surrogates (which no
+# encoder takes). Newlines stay, and in a table cell they go too.
+_UNPRINTABLE = "\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_ESCAPE = re.compile(f"[{_UNPRINTABLE}]")
+_ESCAPE_IN_CELL = re.compile(f"[{_UNPRINTABLE}\n]")
+
+
+def printable(text: str, *, in_cell: bool = False) -> str:
+    """`text` with every character a terminal would act on written as `\\uXXXX` (as JSON
+    writes it: inside a JSON string the escape stands for the same character)."""
+    pattern = _ESCAPE_IN_CELL if in_cell else _ESCAPE
+    return pattern.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def echo(text: str = "", *, err: bool = False) -> None:
+    """`typer.echo` for a line that holds stored or given text: never raw controls."""
+    typer.echo(printable(text), err=err)
+
+
 def fail(message: str, code: int) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
+    echo(f"error: {message}", err=True)
     raise typer.Exit(code)
 
 
@@ -90,12 +112,17 @@ def ready_database() -> Any:
 
 
 def parse_day(value: str | None, option: str) -> date:
+    """The day of a date option; refused outside the supported range (domain/limits.py)."""
     if value is None:
         return today_in_stockholm()
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         fail(f"{option}: '{value}' is not a date (YYYY-MM-DD)", EXIT_USAGE)
+    problem = limits.day_problem(day)
+    if problem is not None:
+        fail(f"{option}: {problem}", EXIT_USAGE)
+    return day
 
 
 def as_of_day(value: str | None) -> date:
@@ -110,13 +137,18 @@ def now_utc() -> datetime:
 def step_data(pairs: Sequence[str], file: str | None) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if file:
+        # The import's reader: the same limits, the same refusal of duplicate keys.
+        from .importing.schema import bare_message
+        from .importing.yamlio import read_text_file, read_yaml
+
         try:
-            with open(file, encoding="utf-8") as handle:
-                loaded = yaml.safe_load(handle)
-        except OSError as exc:
-            fail(f"--file: cannot read {file}: {exc.strerror}", EXIT_USAGE)
-        except yaml.YAMLError as exc:
-            fail(f"--file: {file} is not valid YAML: {exc}", EXIT_USAGE)
+            text = read_text_file(file, what="--file")
+        except InvalidInput as exc:
+            fail(f"--file: {bare_message(exc)}", EXIT_USAGE)
+        try:
+            loaded = read_yaml(text)
+        except InvalidInput as exc:
+            fail(f"--file: {file}: {bare_message(exc)}", EXIT_USAGE)
         if loaded is not None and not isinstance(loaded, dict):
             fail(f"--file: {file} must hold a mapping of step inputs", EXIT_USAGE)
         data.update({str(k): v for k, v in (loaded or {}).items()})
@@ -129,7 +161,8 @@ def step_data(pairs: Sequence[str], file: str | None) -> dict[str, Any]:
 
 
 def emit_json(value: Any) -> None:
-    typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+    # json.dumps escapes the C0 controls only; `printable` writes the rest as JSON escapes.
+    echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
 
 
 def emit_table(rows: Sequence[Row], columns: Sequence[Column]) -> None:
@@ -145,7 +178,7 @@ def emit_table(rows: Sequence[Row], columns: Sequence[Column]) -> None:
 
 def _cell(row: Row, get: str | Callable[[Row], Any]) -> str:
     value = row[get] if isinstance(get, str) else get(row)
-    return "" if value is None else str(value)
+    return "" if value is None else printable(str(value), in_cell=True)
 
 
 def emit_rows(rows: Sequence[Row], as_json: bool, columns: Sequence[Column]) -> None:

@@ -34,17 +34,24 @@ class Run:
         )
 
 
-def run_iop(db_file: Path, *args: str, env: Mapping[str, str] | None = None) -> Run:
-    """`iop ARGS` in the database file's folder, with only our IOP_DATABASE_URL set."""
+def run_iop(
+    db_file: Path,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    url: str | None = None,
+    timeout: float = 180,
+) -> Run:
+    """`iop ARGS` in the database file's folder, with only our IOP_DATABASE_URL set: the
+    SQLite file `db_file`, or `url` (any backend) when given."""
     environment = {k: v for k, v in (env or os.environ).items() if not k.startswith("IOP_")}
-    environment["IOP_DATABASE_URL"] = f"sqlite:///{db_file}"
+    environment["IOP_DATABASE_URL"] = url or f"sqlite:///{db_file}"
     done = subprocess.run(
         [*iop_command(), *args],
         cwd=db_file.parent,
         env=environment,
         capture_output=True,
         encoding="utf-8",
-        timeout=180,
+        timeout=timeout,
     )
     run = Run(tuple(args), done.returncode, done.stdout, done.stderr)
     # Whatever the outcome, a user never sees a Python traceback.

@@ -13,6 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.mutable import MutableDict, MutableList
 
+from ..domain import limits
+
 
 def _enum_values(enum_class: type[Enum]) -> Sequence[str]:
     return [str(member.value) for member in enum_class]
@@ -61,7 +63,7 @@ JSON_LIST = MutableList.as_mutable(sa.JSON())
 # NULL (not JSON 'null') when an agreement has no own payout dates, so `IS NULL` works.
 JSON_LIST_OR_NULL = MutableList.as_mutable(sa.JSON(none_as_null=True))
 
-NAME = 200  # person and organisation names, people referred to by name
+NAME = limits.NAME  # person and organisation names, people referred to by name
 
 
 def id_column() -> sa.Column[int]:

@@ -20,11 +20,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import StaticPool
 
 from ..config import Settings, database_location
-from ..domain import errors
+from ..domain import errors, limits
 from ..domain.model import Agreement, AuditRecord, FollowUp, Organisation, Payout, Person
 from ..domain.model import RepaymentClaim as Claim
 from ..domain.states import AgreementState
-from . import orm
+from . import audit_chain, orm
 
 ENV_URL = "IOP_DATABASE_URL"
 SCRIPT_LOCATION = "iop_workflow:migrations"
@@ -109,6 +109,7 @@ class Database:
         self._write_sessions = sessionmaker(bind=writer, expire_on_commit=False)
         self._read_sessions = sessionmaker(bind=reader, expire_on_commit=False)
         orm.install_audit_guard(self._write_sessions)
+        audit_chain.install(self._write_sessions)  # every audit record gets its hash
         event.listen(self._write_sessions, "before_flush", _remember_versioned)
         orm.install_audit_guard(self._read_sessions)
 
@@ -249,6 +250,7 @@ class Repository:
         return self.session.scalars(query).one_or_none()
 
     def person(self, name: str) -> Person | None:
+        _refuse_unstorable(name, record="person", field="name")
         return self.session.scalars(
             sa.select(Person).where(orm.people.c.name == name)
         ).one_or_none()
@@ -257,7 +259,7 @@ class Repository:
         return list(self.session.scalars(sa.select(Person).order_by(orm.people.c.name)))
 
     def agreement(self, ref: str | int) -> Agreement:
-        """By numeric id or diarienummer; an all-digit ref is tried as an id first."""
+        """By id (`#12`, or `12`) or diarienummer; an all-digit ref is tried as an id first."""
         found = self.find_agreement(ref)
         if found is None:
             raise errors.NotFound(f"no agreement '{ref}'")
@@ -265,9 +267,11 @@ class Repository:
 
     def find_agreement(self, ref: str | int) -> Agreement | None:
         text = str(ref).strip()
-        if text.isdigit():
-            found = self.session.get(Agreement, int(text))
-            if found is not None:
+        _refuse_unstorable(text, field="REF")
+        agreement_id = limits.id_in_ref(text)
+        if agreement_id is not None:
+            found = self.session.get(Agreement, agreement_id) if agreement_id > 0 else None
+            if found is not None or text.startswith(limits.ID_MARK):
                 return found
         query = sa.select(Agreement).where(orm.agreements.c.diarienummer == text)
         return self.session.scalars(query).one_or_none()
@@ -286,6 +290,7 @@ class Repository:
                 ) from None
             query = query.where(orm.agreements.c.state == wanted)
         if municipality is not None:
+            _refuse_unstorable(municipality, field="municipality")
             query = query.where(orm.agreements.c.municipality == municipality)
         return list(self.session.scalars(query))
 
@@ -298,7 +303,16 @@ class Repository:
         return list(self.session.scalars(query))
 
     def add_audit(self, record: AuditRecord) -> None:
+        # Chained when flushed (adapters/audit_chain.py): in the order added.
         self.session.add(record)
 
     def flush(self) -> None:
         self.session.flush()
+
+
+def _refuse_unstorable(text: str, *, record: str | None = None, field: str) -> None:
+    """Refuse text that no database takes (a NUL, a lone surrogate: a byte that is not
+    UTF-8 on the command line) before it reaches a query; it can match nothing anyway."""
+    problem = limits.text_problem(text, None)
+    if problem is not None:
+        raise errors.InvalidInput(problem, record=record, field=field)

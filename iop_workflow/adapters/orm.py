@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import weakref
 from typing import Any
 
 import sqlalchemy as sa
@@ -184,10 +185,15 @@ def install_audit_guard(
     """Refuse any flush that would change or delete an AuditRecord (idempotent).
 
     `Database` installs it on its own sessions. The database triggers of the initial
-    migration refuse the same for raw SQL.
+    migration refuse the same for raw SQL. (Not `event.contains`: it goes by id, and a
+    new sessionmaker's class can reuse the id of a collected one.)
     """
-    if not event.contains(target, "before_flush", _refuse_audit_changes):
+    if target not in _guarded:
         event.listen(target, "before_flush", _refuse_audit_changes)
+        _guarded.add(target)
+
+
+_guarded: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def _refuse_audit_changes(session: Session, flush_context: Any, instances: Any) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from ..domain import limits as L
 from ..domain import states as st
 from .columns import (
     JSON_DICT,
@@ -47,10 +48,10 @@ organisations = sa.Table(
     sa.Column("name", sa.String(NAME), nullable=False),
     sa.Column("organisationsnummer", sa.String(11), nullable=False),
     sa.Column("contact_name", sa.String(NAME), nullable=False),
-    sa.Column("contact_email", sa.String(320), nullable=False),
-    sa.Column("contact_phone", sa.String(40)),
+    sa.Column("contact_email", sa.String(L.EMAIL), nullable=False),
+    sa.Column("contact_phone", sa.String(L.PHONE)),
     sa.Column("forening_registered", sa.Boolean, nullable=False, default=False),
-    sa.Column("forening_register_ref", sa.String(100)),
+    sa.Column("forening_register_ref", sa.String(L.REGISTER_REF)),
     sa.UniqueConstraint("organisationsnummer"),
 )
 
@@ -60,8 +61,8 @@ people = sa.Table(
     id_column(),
     sa.Column("name", sa.String(NAME), nullable=False),
     sa.Column("role", enum_of(st.Role), nullable=False),
-    sa.Column("email", sa.String(320)),
-    sa.Column("municipality", sa.String(64)),
+    sa.Column("email", sa.String(L.EMAIL)),
+    sa.Column("municipality", sa.String(L.MUNICIPALITY)),
     sa.Column(
         "organisation_id", sa.Integer, sa.ForeignKey("organisations.id", ondelete="SET NULL")
     ),
@@ -76,10 +77,10 @@ agreements = sa.Table(
     "agreements",
     metadata,
     id_column(),
-    sa.Column("diarienummer", sa.String(64), nullable=False),
-    sa.Column("municipality", sa.String(64), nullable=False, index=True),
+    sa.Column("diarienummer", sa.String(L.DIARIENUMMER), nullable=False),
+    sa.Column("municipality", sa.String(L.MUNICIPALITY), nullable=False, index=True),
     sa.Column("committee", sa.String(NAME), nullable=False),
-    sa.Column("title", sa.String(300), nullable=False),
+    sa.Column("title", sa.String(L.TITLE), nullable=False),
     sa.Column("purpose", sa.Text, nullable=False),
     sa.Column("target_group", sa.Text, nullable=False),
     sa.Column("start", sa.Date, nullable=False),
@@ -120,7 +121,7 @@ criteria_assessments = sa.Table(
     metadata,
     id_column(),
     agreement_id_column(),
-    sa.Column("criterion", sa.String(100), nullable=False),
+    sa.Column("criterion", sa.String(L.CRITERION), nullable=False),
     sa.Column("verdict", enum_of(st.Verdict), nullable=False),
     sa.Column("motivation", sa.Text, nullable=False),
     sa.Column("assessed_by", sa.String(NAME)),
@@ -168,7 +169,7 @@ decisions = sa.Table(
     sa.Column("kind", enum_of(st.DecisionKind), nullable=False),
     sa.Column("body", sa.String(NAME), nullable=False),
     sa.Column("meeting_date", sa.Date, nullable=False),
-    sa.Column("paragraph", sa.String(32), nullable=False),
+    sa.Column("paragraph", sa.String(L.PARAGRAPH), nullable=False),
     sa.Column("outcome", enum_of(st.DecisionOutcome), nullable=False),
     sa.Column("minutes_adjusted_on", sa.Date),
     sa.Column("recorded_by", sa.String(NAME)),
@@ -180,7 +181,7 @@ signatures = sa.Table(
     metadata,
     id_column(),
     agreement_id_column(),
-    sa.Column("party", sa.String(32), nullable=False),
+    sa.Column("party", sa.String(L.PARTY), nullable=False),
     sa.Column("signed_on", sa.Date, nullable=False),
     sa.Column("signed_by", sa.String(NAME), nullable=False),
     sa.Column("period_no", sa.Integer, nullable=False, default=1),
@@ -265,7 +266,7 @@ amendments = sa.Table(
     id_column(),
     agreement_id_column(index=True),
     sa.Column("decided_on", sa.Date, nullable=False),
-    sa.Column("paragraph", sa.String(32), nullable=False),
+    sa.Column("paragraph", sa.String(L.PARAGRAPH), nullable=False),
     sa.Column("description", sa.Text, nullable=False),
     sa.Column("new_end", sa.Date),
     sa.Column("support_changes", JSON_DICT, nullable=False),
@@ -289,6 +290,29 @@ audit_log = sa.Table(
     sa.Column("to_state", sa.String(64), nullable=False),
     sa.Column("reason", sa.Text, nullable=False, default=""),
     sa.Column("data", sa.JSON, nullable=False),
+    # Through what the change came (cli, flow, import, ...; domain/roles.py Origin), who
+    # ran it where when known, and the business day it acted on. NULL before 0005.
+    sa.Column("channel", sa.String(16)),
+    sa.Column("os_user", sa.String(NAME)),
+    sa.Column("host", sa.String(255)),
+    sa.Column("effective_date", sa.Date),
+    # The hash chain (domain/audit_chain.py; adapters/audit_chain.py writes it): the
+    # record's place, the previous record's hash and its own. Nullable so that a row
+    # written around the application is stored, and then named by `iop audit verify`.
+    sa.Column("seq", sa.Integer),
+    sa.Column("prev_hash", sa.String(64)),
+    sa.Column("hash", sa.String(64)),
+    sa.Index("ix_audit_log_seq", "seq", unique=True),
+)
+
+# The head of the audit chain: one row ("audit_log") with the newest record's place and
+# hash. Every writer reads it FOR UPDATE and moves it in the transaction that appends.
+audit_chain = sa.Table(
+    "audit_chain",
+    metadata,
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
 )
 
 # The outbox: a reminder or notice exists once per (agreement, kind, subject date, stage),
@@ -337,6 +361,15 @@ event_cursor = sa.Table(
     metadata,
     sa.Column("name", sa.String(40), primary_key=True),
     sa.Column("last_audit_id", sa.Integer, nullable=False),
+)
+
+# Facts about this database itself, e.g. `sandbox` (iop_workflow/clock.py; migration 0006).
+installation = sa.Table(
+    "installation",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(200), nullable=False),
+    sa.Column("set_at", UtcDateTime(), nullable=False),
 )
 
 TABLES: dict[str, sa.Table] = dict(metadata.tables)

@@ -8,6 +8,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from . import limits
 from .errors import InvalidInput
 from .model import Agreement
 from .money import parse_sek
@@ -34,13 +35,28 @@ class StepData:
     """The step's input (`--set key=value`, a data file). Every read names its field.
 
     Keys that no part of the step reads are refused afterwards, so a typo never
-    passes silently.
+    passes silently. Text that no database can store (a NUL, a lone surrogate) is
+    refused at once, in any key or value; text longer than its column when read.
     """
 
     def __init__(self, raw: Mapping[str, Any] | None, trigger: str) -> None:
         self.raw = dict(raw or {})
         self.trigger = trigger
         self.used: set[str] = set()
+        for key, value in self.raw.items():
+            self._refuse_unstorable(str(key), key, value)
+
+    def _refuse_unstorable(self, field: str, *parts: Any) -> None:
+        for part in parts:
+            if isinstance(part, str):
+                problem = limits.text_problem(part, None)
+                if problem is not None:
+                    raise self._bad(field, problem)
+            elif isinstance(part, Mapping):
+                for key, value in part.items():
+                    self._refuse_unstorable(f"{field}.{key}", key, value)
+            elif isinstance(part, list):
+                self._refuse_unstorable(field, *part)
 
     def _get(self, key: str, required: bool) -> Any:
         self.used.add(key)
@@ -57,18 +73,33 @@ class StepData:
     def has(self, key: str) -> bool:
         return self.raw.get(key) not in (None, "")
 
-    def text(self, key: str, required: bool = False) -> str | None:
+    def text(self, key: str, required: bool = False, limit: int = limits.LONG_TEXT) -> str | None:
+        """The text of `key`, stripped; refused when longer than `limit` characters
+        (the length of the column it is stored in, domain/limits.py)."""
         value = self._get(key, required)
-        return None if value is None else str(value).strip()
+        if value is None:
+            return None
+        text = str(value).strip()
+        problem = limits.text_problem(text, limit)
+        if problem is not None:
+            raise self._bad(key, problem)
+        return text
 
     def date(self, key: str, required: bool = False) -> date | None:
         value = self._get(key, required)
-        if value is None or isinstance(value, date):
-            return value
-        try:
-            return date.fromisoformat(str(value).strip())
-        except ValueError:
-            raise self._bad(key, f"'{value}' is not a date (YYYY-MM-DD)") from None
+        if value is None:
+            return None
+        if isinstance(value, date):
+            day = value
+        else:
+            try:
+                day = date.fromisoformat(str(value).strip())
+            except ValueError:
+                raise self._bad(key, f"'{value}' is not a date (YYYY-MM-DD)") from None
+        problem = limits.day_problem(day)
+        if problem is not None:
+            raise self._bad(key, problem)
+        return day
 
     def integer(self, key: str, required: bool = False) -> int | None:
         value = self._get(key, required)

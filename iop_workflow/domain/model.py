@@ -278,3 +278,13 @@ class AuditRecord:
     reason: str = ""
     data: dict[str, Any] = field(default_factory=dict)
     id: int | None = None
+    # Through what the change came (roles.Origin; NULL for records before migration 0005)
+    # and the business day it acted on.
+    channel: str | None = None
+    os_user: str | None = None
+    host: str | None = None
+    effective_date: date | None = None
+    # The hash chain (domain/audit_chain.py), set by the writer when the record is stored.
+    seq: int | None = None
+    prev_hash: str | None = None
+    hash: str | None = None

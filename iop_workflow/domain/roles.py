@@ -65,6 +65,29 @@ class Actor:
 
 SYSTEM_ACTOR = Actor(name="system", role=Role.SYSTEM)
 
+# The entry points a change can come through. "internal": an in-process caller that
+# names none (the demo, scripts, tests).
+CHANNELS = frozenset({"cli", "flow", "import", "web", "api", "internal"})
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Through which entry point a change came, and, when the entry point knows them
+    (the CLI does), the operating-system user and host that ran it. Audited with it."""
+
+    channel: str = "internal"
+    os_user: str | None = None
+    host: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.channel not in CHANNELS:
+            raise ValueError(f"unknown channel '{self.channel}'; known: {sorted(CHANNELS)}")
+
+
+DEFAULT_ORIGIN = Origin()
+FLOW_ORIGIN = Origin("flow")  # the scheduled flows: the only origin that may act as system
+IMPORT_ORIGIN = Origin("import")
+
 
 def roles_for(trigger: str) -> frozenset[Role]:
     return PERMISSIONS.get(trigger, frozenset())

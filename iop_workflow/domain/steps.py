@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from . import limits
 from .context import StepContext
 from .errors import InvalidInput
 from .firing import fire_machine
@@ -61,8 +62,15 @@ def _support(ctx: StepContext) -> dict[int, int]:
     support = {s.year: s.amount_ore for s in ctx.agreement.support}
     record = f"step '{ctx.trigger}'"
     for key, value in ctx.data.prefixed("support").items():
-        if not key.isdigit():
-            raise InvalidInput(f"'{key}' is not a year", record=record, field="support")
+        if not (key.isascii() and key.isdigit()):
+            raise InvalidInput(f"'{key}' is not a year", record=record, field=f"support.{key}")
+        problem = limits.year_problem(int(key) if len(key) <= 4 else limits.LAST_YEAR + 1)
+        if problem is not None:
+            raise InvalidInput(
+                problem if len(key) <= 4 else f"{key[:12]} is not a year",
+                record=record,
+                field=f"support.{key}",
+            )
         support[int(key)] = parse_sek(value, record=record, field=f"support.{key}")
     return support
 
@@ -89,7 +97,7 @@ def _period(ctx: StepContext) -> None:
 
 def prepare_assess(ctx: StepContext) -> None:
     _reason(ctx)
-    ctx.values["criterion"] = ctx.data.text("criterion", required=True)
+    ctx.values["criterion"] = ctx.data.text("criterion", required=True, limit=limits.CRITERION)
     ctx.values["verdict"] = ctx.data.choice("verdict", Verdict, required=True)
     ctx.values["motivation"] = ctx.data.text("motivation", required=True)
 
@@ -126,7 +134,12 @@ def prepare_plan(ctx: StepContext) -> None:
         raw = ctx.data.raw["indicators"]
         ctx.data.used.add("indicators")
         items = raw if isinstance(raw, list) else str(raw).split(",")
-        ctx.values["indicators"] = [str(i).strip() for i in items if str(i).strip()]
+        indicators = [str(i).strip() for i in items if str(i).strip()]
+        for indicator in indicators:
+            problem = limits.text_problem(indicator)
+            if problem is not None:
+                raise InvalidInput(problem, record=f"step '{ctx.trigger}'", field="indicators")
+        ctx.values["indicators"] = indicators
 
 
 def apply_plan(ctx: StepContext) -> None:
@@ -152,9 +165,9 @@ def apply_submit(ctx: StepContext) -> None:
 def _decision(ctx: StepContext, kind: DecisionKind, outcome: DecisionOutcome, period: int) -> None:
     ctx.values["decision"] = Decision(
         kind=kind,
-        body=ctx.data.text("body") or ctx.policy.committee,
+        body=ctx.data.text("body", limit=limits.NAME) or ctx.policy.committee,
         meeting_date=ctx.data.date("meeting_date", required=True),  # type: ignore[arg-type]
-        paragraph=ctx.data.text("paragraph", required=True) or "",
+        paragraph=ctx.data.text("paragraph", required=True, limit=limits.PARAGRAPH) or "",
         outcome=outcome,
         minutes_adjusted_on=ctx.data.date("minutes_adjusted"),
         recorded_by=ctx.actor.name,
@@ -176,7 +189,7 @@ def decision_step(outcome: DecisionOutcome) -> Step:
 def prepare_sign(ctx: StepContext) -> None:
     _reason(ctx)
     default = ctx.actor.organisation if ctx.actor.role is Role.ORG_REP else MUNICIPALITY_PARTY
-    ctx.values["party"] = ctx.data.text("party") or default
+    ctx.values["party"] = ctx.data.text("party", limit=limits.PARTY) or default
     signed_on = ctx.data.date("signed_on") or ctx.today
     if signed_on > ctx.today:
         raise InvalidInput(f"{signed_on} is in the future", record="step 'sign'", field="signed_on")
@@ -197,7 +210,7 @@ def apply_sign(ctx: StepContext) -> None:
 def prepare_amend(ctx: StepContext) -> None:
     _reason(ctx)
     ctx.values["decided_on"] = ctx.data.date("decided_on", required=True)
-    ctx.values["paragraph"] = ctx.data.text("paragraph", required=True)
+    ctx.values["paragraph"] = ctx.data.text("paragraph", required=True, limit=limits.PARAGRAPH)
     ctx.values["description"] = ctx.data.text("description", required=True)
     new_end = ctx.data.date("end")
     ctx.values["new_end"] = new_end
@@ -355,9 +368,15 @@ def prepare_submit_report(ctx: StepContext) -> None:
     stats: dict[str, int] = {}
     for key, value in ctx.data.prefixed("statistics").items():
         text = str(value).strip()
-        if isinstance(value, bool) or not text.isdigit():
+        if isinstance(value, bool) or not (text.isascii() and text.isdigit()):
             raise InvalidInput(
                 f"'{value}' is not a count (a whole number, 0 or more)",
+                record="step 'submit_report'",
+                field=f"statistics.{key}",
+            )
+        if len(text) > len(str(limits.MAX_COUNT)) or int(text) > limits.MAX_COUNT:
+            raise InvalidInput(
+                f"{text[:12]} is more than {limits.MAX_COUNT}",
                 record="step 'submit_report'",
                 field=f"statistics.{key}",
             )

@@ -9,11 +9,13 @@ silently.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StrictBool
 
+from ..domain import limits as L
 from ..domain.errors import InvalidInput
 from ..domain.model import MUNICIPALITY_PARTY
 from ..domain.money import parse_sek
@@ -29,13 +31,11 @@ from ..domain.states import (
     Verdict,
 )
 
-# Dates far outside any agreement are typing mistakes, and the date arithmetic
-# (anniversaries, year + 1) must never run past datetime.date's range.
-FIRST_DATE = date(1900, 1, 1)
-LAST_DATE = date(2199, 12, 31)
+# The supported days and years (domain/limits.py says why).
+FIRST_DATE, LAST_DATE = L.FIRST_DAY, L.LAST_DAY
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_MAX_COUNT = 10**9
+_MAX_COUNT = L.MAX_COUNT
 
 
 def show(value: object) -> str:
@@ -67,6 +67,35 @@ def _optional_text(value: object) -> str:
     return "" if value is None else _text(value)
 
 
+def _text_of(limit: int, *, optional: bool = False) -> Callable[[object], str]:
+    """A validator of text that a column of `limit` characters can hold."""
+
+    def validate(value: object) -> str:
+        text = _optional_text(value) if optional else _text(value)
+        problem = L.text_problem(text, limit)
+        if problem is not None:
+            raise ValueError(problem)
+        return text
+
+    return validate
+
+
+def _person_name(value: object) -> str:
+    name = _text_of(L.NAME)(value)
+    problem = L.reserved_name_problem(name)
+    if problem is not None:
+        raise ValueError(problem)
+    return name
+
+
+def _diarienummer(value: object) -> str:
+    text = _text_of(L.DIARIENUMMER)(value)
+    problem = L.diarienummer_problem(text)
+    if problem is not None:
+        raise ValueError(problem)
+    return text
+
+
 def _date(value: object) -> date:
     # datetime is a date subclass; a time of day on an agreement date is a mistake.
     if isinstance(value, date) and not isinstance(value, datetime):
@@ -78,8 +107,9 @@ def _date(value: object) -> date:
             raise ValueError(f"{value.strip()} is not a calendar date") from None
     else:
         raise ValueError(f"{show(value)} is not a date (write YYYY-MM-DD)")
-    if not FIRST_DATE <= day <= LAST_DATE:
-        raise ValueError(f"{day} is outside {FIRST_DATE.year}–{LAST_DATE.year}")
+    problem = L.day_problem(day)
+    if problem is not None:
+        raise ValueError(problem)
     return day
 
 
@@ -89,8 +119,9 @@ def _year(value: object) -> int:
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"{show(value)} is not a year")
-    if not FIRST_DATE.year <= value <= LAST_DATE.year - 1:
-        raise ValueError(f"{value} is outside {FIRST_DATE.year}–{LAST_DATE.year - 1}")
+    problem = L.year_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
     return value
 
 
@@ -155,14 +186,24 @@ def _month_day(value: object) -> str:
 
 
 def _email(value: object) -> str:
-    text = _text(value)
+    text = _text_of(L.EMAIL)(value)
     if not _EMAIL.fullmatch(text):
         raise ValueError(f"{show(text)} is not an e-mail address")
     return text
 
 
-Text = Annotated[str, PlainValidator(_text)]
-OptText = Annotated[str, PlainValidator(_optional_text)]
+# Text of a TEXT column (free text, at most LONG_TEXT) or of a VARCHAR column's length.
+Text = Annotated[str, PlainValidator(_text_of(L.LONG_TEXT))]
+OptText = Annotated[str, PlainValidator(_text_of(L.LONG_TEXT, optional=True))]
+NameText = Annotated[str, PlainValidator(_text_of(L.NAME))]
+PersonName = Annotated[str, PlainValidator(_person_name)]  # not a name of the product
+Diarienummer = Annotated[str, PlainValidator(_diarienummer)]  # not one REF takes for an id
+TitleText = Annotated[str, PlainValidator(_text_of(L.TITLE))]
+MunicipalityKey = Annotated[str, PlainValidator(_text_of(L.MUNICIPALITY))]
+PhoneText = Annotated[str, PlainValidator(_text_of(L.PHONE))]
+RegisterRef = Annotated[str, PlainValidator(_text_of(L.REGISTER_REF))]
+CriterionKey = Annotated[str, PlainValidator(_text_of(L.CRITERION))]
+ParagraphText = Annotated[str, PlainValidator(_text_of(L.PARAGRAPH))]
 Day = Annotated[date, PlainValidator(_date)]
 Year = Annotated[int, PlainValidator(_year)]
 Count = Annotated[int, PlainValidator(_count)]
@@ -180,28 +221,28 @@ class Record(BaseModel):
 
 
 class PersonIn(Record):
-    name: Text
+    name: PersonName
     role: RoleName
     email: Email | None = None
-    municipality: Text | None = None
+    municipality: MunicipalityKey | None = None
     organisation: OrgNr | None = None
-    manager: Text | None = None
+    manager: NameText | None = None
     digest: StrictBool | None = None  # one e-mail a day instead of one per notification
 
 
 class ContactIn(Record):
-    name: Text
+    name: NameText
     email: Email
-    phone: Text | None = None
+    phone: PhoneText | None = None
 
 
 class ForeningRegisterIn(Record):
     registered: StrictBool
-    ref: Text | None = None
+    ref: RegisterRef | None = None
 
 
 class OrganisationIn(Record):
-    name: Text
+    name: NameText
     organisationsnummer: OrgNr
     contact: ContactIn
     forening_register: ForeningRegisterIn | None = None
@@ -218,10 +259,10 @@ class PartyIn(Record):
 
 
 class CriterionIn(Record):
-    criterion: Text
+    criterion: CriterionKey
     verdict: Verdict
     motivation: Text
-    assessed_by: Text | None = None
+    assessed_by: NameText | None = None
     assessed_on: Day | None = None
 
 
@@ -235,7 +276,7 @@ class ContributionIn(Record):
 
 class OtherIncomeIn(Record):
     year: Year
-    source: Text
+    source: NameText
     amount: Ore
 
 
@@ -251,24 +292,24 @@ class EconomicPlanIn(Record):
 
 class DecisionIn(Record):
     kind: DecisionKind = DecisionKind.ENTRY
-    body: Text | None = None
+    body: NameText | None = None
     meeting_date: Day
-    paragraph: Text
+    paragraph: ParagraphText
     outcome: DecisionOutcome
     minutes_adjusted: Day | None = None
-    recorded_by: Text | None = None
+    recorded_by: NameText | None = None
 
 
 class SignatureIn(Record):
     party: PartyKey
     signed_on: Day
-    signed_by: Text
+    signed_by: NameText
 
 
 class DocumentIn(Record):
     kind: DocumentKind
     arrived: Day
-    received_by: Text | None = None
+    received_by: NameText | None = None
     note: OptText = ""
 
 
@@ -276,26 +317,26 @@ class FollowUpIn(Record):
     year: Year
     state: FollowUpState = FollowUpState.PLANNED
     documents: list[DocumentIn] | None = None
-    submitted_by: Text | None = None
+    submitted_by: NameText | None = None
     submitted_on: Day | None = None
-    reviewed_by: Text | None = None
+    reviewed_by: NameText | None = None
     reviewed_on: Day | None = None
     return_reason: Text | None = None
     statistics: dict[Text, Count] | None = None
 
 
 class AgreementIn(Record):
-    diarienummer: Text
-    municipality: Text
-    committee: Text | None = None
-    title: Text
+    diarienummer: Diarienummer
+    municipality: MunicipalityKey
+    committee: NameText | None = None
+    title: TitleText
     purpose: OptText = ""
     target_group: OptText = ""
     description: OptText = ""
     goals: OptText = ""
     values: OptText = ""
     indicators: list[Text] | None = None
-    officer: Text
+    officer: NameText
     period: PeriodIn
     state: AgreementState = AgreementState.INITIATIVE
     parties: list[PartyIn] = Field(min_length=1)

@@ -55,10 +55,21 @@ def table_rows(scope: Scope, prefix: str) -> list[dict[str, Any]]:
     return scope.failed_notifications
 
 
+def audit_line(report: Portfolio) -> list[str]:
+    """The report's line on `iop audit verify`: intact with its count, or where broken."""
+    verdict = report.audit
+    if verdict is None:
+        return []
+    if verdict.intact:
+        return [f"Audit trail: intact ({verdict.records} records, head {verdict.head[:16]})", ""]
+    return [f"Audit trail: **{verdict.summary()}** (`iop audit verify`)", ""]
+
+
 def markdown(report: Portfolio, scope: Scope) -> str:
     lines = [
         f"# IOP portfolio — {scope.name} — {report.as_of.isoformat()}",
         "",
+        *audit_line(report),
         "| state | agreements |",
         "|---|---|",
         *[f"| {state} | {n} |" for state, n in sorted(scope.agreements_by_state.items())],

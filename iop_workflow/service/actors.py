@@ -5,12 +5,20 @@ from __future__ import annotations
 from ..adapters.db import Repository
 from ..domain.errors import NotFound, RuleViolation
 from ..domain.model import Agreement
-from ..domain.roles import SYSTEM_ACTOR, Actor
+from ..domain.roles import DEFAULT_ORIGIN, FLOW_ORIGIN, SYSTEM_ACTOR, Actor, Origin
 from ..domain.states import Role
 
+SYSTEM_REFUSED = "'system' is the scheduled flows' own name; act as a person"
 
-def resolve_actor(repo: Repository, name: str, agreement: Agreement) -> Actor:
+
+def resolve_actor(
+    repo: Repository, name: str, agreement: Agreement, *, origin: Origin = DEFAULT_ORIGIN
+) -> Actor:
+    """The actor called `name` on `agreement`. Only the scheduled flows (channel flow)
+    act as the system; through any other channel a person must be named."""
     if name == SYSTEM_ACTOR.name:
+        if origin.channel != FLOW_ORIGIN.channel:
+            raise RuleViolation(SYSTEM_REFUSED)
         return SYSTEM_ACTOR
     person = repo.person(name)
     if person is None:

@@ -1,4 +1,4 @@
-"""The demo behind `make run`: the bundled examples on a fresh embedded database, and
+"""The demo behind `make demo`: the bundled examples on a fresh embedded database, and
 one Mjölby agreement walked through its lifecycle with fixed dates.
 
 It goes through the same service functions as the CLI, so what it prints is what

@@ -14,12 +14,13 @@ from ..config import today_in_stockholm
 from ..domain.context import StepContext, StepData
 from ..domain.errors import InvalidInput
 from ..domain.model import Agreement, AuditRecord, Organisation, Person
-from ..domain.roles import SYSTEM_ACTOR
+from ..domain.roles import IMPORT_ORIGIN, SYSTEM_ACTOR, Origin
 from ..domain.schedule import sync_schedule
 from ..domain.states import AgreementState, PayoutState
 from ..importing import ImportBundle, load_yaml
 from ..importing.convert import diarienummer_key
 from ..importing.locate import record_label
+from ..importing.yamlio import read_text_file
 from ..policies import load_policy
 from .steps import audit_records
 
@@ -42,19 +43,23 @@ class ImportResult:
     agreements: int
 
 
-def import_file(db: Database, path: str, *, now: datetime) -> ImportResult:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror}", field="FILE") from None
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{path} is not UTF-8 text", field="FILE") from None
-    return import_bundle(db, load_yaml(text), now=now, source=Path(path).name)
+def import_file(
+    db: Database, path: str, *, now: datetime, origin: Origin = IMPORT_ORIGIN
+) -> ImportResult:
+    text = read_text_file(path, what="FILE")  # at most yamlio.MAX_BYTES, UTF-8
+    return import_bundle(db, load_yaml(text), now=now, source=Path(path).name, origin=origin)
 
 
 def import_bundle(
-    db: Database, bundle: ImportBundle, *, now: datetime, source: str = "import"
+    db: Database,
+    bundle: ImportBundle,
+    *,
+    now: datetime,
+    source: str = "import",
+    origin: Origin = IMPORT_ORIGIN,
 ) -> ImportResult:
+    """Store `bundle` in one transaction; its audit records come through `origin` (the
+    import channel; the CLI adds who ran it where)."""
     today = today_in_stockholm(now)
     with db.write() as session:
         repo = Repository(session)
@@ -80,7 +85,7 @@ def import_bundle(
         repo.flush()
         for agreement in bundle.agreements:
             released = bundle.released_through.get(agreement.diarienummer)
-            _schedule(repo, agreement, today, now, source, released)
+            _schedule(repo, agreement, today, now, source, released, origin)
         return ImportResult(len(bundle.organisations), len(bundle.people), len(bundle.agreements))
 
 
@@ -133,6 +138,7 @@ def _schedule(
     now: datetime,
     source: str,
     released_through: date | None,
+    origin: Origin,
 ) -> None:
     """Give an imported running agreement its follow-ups and payouts; audit the import."""
     ctx = StepContext(
@@ -164,7 +170,11 @@ def _schedule(
         to_state=agreement.state.value,
         reason=f"imported from {source}",
         data={"file": source},
+        channel=origin.channel,
+        os_user=origin.os_user,
+        host=origin.host,
+        effective_date=today,
     )
     repo.add_audit(record)
-    for extra in audit_records(agreement, SYSTEM_ACTOR, ctx.changes, now):
+    for extra in audit_records(agreement, SYSTEM_ACTOR, ctx.changes, now, day=today, origin=origin):
         repo.add_audit(extra)

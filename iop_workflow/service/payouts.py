@@ -23,6 +23,7 @@ from ..domain import reminders as r
 from ..domain.errors import InvalidInput
 from ..domain.gate import gate_reason
 from ..domain.money import format_sek
+from ..domain.roles import DEFAULT_ORIGIN, Origin
 from ..domain.states import AgreementState, FollowUpState, PayoutState
 from ..policies import load_policy, preset_names
 from .outbox import Notice, record
@@ -119,9 +120,15 @@ def gate_rows(
 
 
 def run_payouts(
-    session: Session, *, as_of: date, now: datetime, agreement_ids: Iterable[int] | None = None
+    session: Session,
+    *,
+    as_of: date,
+    now: datetime,
+    agreement_ids: Iterable[int] | None = None,
+    origin: Origin = DEFAULT_ORIGIN,
 ) -> PayoutRunResult:
-    """Inside the caller's transaction: decide every due payout on `as_of`."""
+    """Inside the caller's transaction: decide every due payout on `as_of`, audited as
+    coming through `origin` (the flows pass FLOW_ORIGIN)."""
     result = PayoutRunResult(as_of)
     rows = gate_rows(session, due_from=None, due_to=as_of, agreement_ids=agreement_ids)
     by_id = {row.payout_id: row for row in rows}
@@ -201,7 +208,7 @@ def run_payouts(
                 .where(p.c.id.in_(part), still(p.c.state, PayoutState.BLOCKED))
                 .values(blocked_reason=reason)
             )
-    write_audit(session, result.changes, now=now, as_of=as_of)
+    write_audit(session, result.changes, now=now, as_of=as_of, origin=origin)
     notices += payout_warnings(session, as_of=as_of)
     result.notifications = record(session, notices, as_of=as_of, now=now)
     return result
@@ -248,9 +255,11 @@ def payout_warnings(session: Session, *, as_of: date) -> list[Notice]:
     return notices
 
 
-def payout_run(db: Database, *, as_of: date, now: datetime) -> PayoutRunResult:
+def payout_run(
+    db: Database, *, as_of: date, now: datetime, origin: Origin = DEFAULT_ORIGIN
+) -> PayoutRunResult:
     with db.write() as session:
-        return run_payouts(session, as_of=as_of, now=now)
+        return run_payouts(session, as_of=as_of, now=now, origin=origin)
 
 
 def list_payouts(db: Database, state: str | None = None) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from ..domain.states import AgreementState as A
 from ..domain.states import FollowUpState as F
 from ..domain.states import PayoutState as P
 from ..policies import load_policy
+from .audit import AuditVerdict, verify_audit
 from .payouts import gate_rows
 
 HORIZON_DAYS = 90
@@ -56,6 +57,7 @@ class Scope:
 class Portfolio:
     as_of: date
     scopes: dict[str, Scope]
+    audit: AuditVerdict | None = None  # `iop audit verify` of the whole trail
 
 
 def portfolio(db: Database, as_of: date) -> Portfolio:
@@ -183,7 +185,7 @@ def portfolio(db: Database, as_of: date) -> Portfolio:
             )
     for scope in scopes.values():
         scope.deadlines.sort(key=lambda d: (d["due"], d["diarienummer"]))
-    return Portfolio(as_of, scopes)
+    return Portfolio(as_of, scopes, verify_audit(db))
 
 
 def _unblocks(reason: str | None) -> str:

@@ -15,7 +15,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..adapters import tables as t
+from ..adapters.audit_chain import append as append_to_chain
 from ..domain.machines import destination, sources
+from ..domain.roles import DEFAULT_ORIGIN, Origin
 
 SYSTEM = "system"
 CHUNK = 500
@@ -92,7 +94,15 @@ def transition_rows(
     ]
 
 
-def write_audit(session: Session, changes: Sequence[Change], *, now: datetime, as_of: date) -> None:
+def write_audit(
+    session: Session,
+    changes: Sequence[Change],
+    *,
+    now: datetime,
+    as_of: date,
+    origin: Origin = DEFAULT_ORIGIN,
+) -> None:
+    data = {"as_of": as_of.isoformat()}
     rows = [
         {
             "at": now,
@@ -105,10 +115,15 @@ def write_audit(session: Session, changes: Sequence[Change], *, now: datetime, a
             "from_state": c.from_state,
             "to_state": c.to_state,
             "reason": c.reason,
-            "data": {"as_of": as_of.isoformat()},
+            "data": data,
+            "channel": origin.channel,
+            "os_user": origin.os_user,
+            "host": origin.host,
+            "effective_date": as_of,
         }
         for c in changes
     ]
+    append_to_chain(session, rows)  # hashed in this transaction, in insertion order
     for part in chunks(rows):
         session.execute(sa.insert(t.audit_log), list(part))
 

@@ -52,7 +52,7 @@ def scratch_copy(db: Database) -> Iterator[Database]:
         with db.read() as source, copy.write() as target:
             for table in t.metadata.sorted_tables:
                 rows = [dict(row._mapping) for row in source.execute(sa.select(table))]
-                if table is t.audit_log or not rows:
+                if table in (t.audit_log, t.audit_chain) or not rows:
                     continue  # history is not needed to look ahead, and is append-only
                 target.execute(sa.insert(table), rows)
         try:

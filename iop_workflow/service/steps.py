@@ -13,7 +13,7 @@ from ..adapters.db import Database, Repository
 from ..domain.context import StateChange
 from ..domain.model import Agreement, AuditRecord
 from ..domain.notices import step_notices
-from ..domain.roles import Actor
+from ..domain.roles import DEFAULT_ORIGIN, Actor, Origin
 from ..domain.workflow import fire
 from ..policies import load_policy
 from .outbox import Notice
@@ -29,8 +29,15 @@ class StepResult:
 
 
 def audit_records(
-    agreement: Agreement, actor: Actor, changes: list[StateChange], now: datetime
+    agreement: Agreement,
+    actor: Actor,
+    changes: list[StateChange],
+    now: datetime,
+    *,
+    day: date,
+    origin: Origin,
 ) -> list[AuditRecord]:
+    """One record per change, acting on `day`, through `origin`."""
     return [
         AuditRecord(
             at=now,
@@ -44,6 +51,10 @@ def audit_records(
             to_state=change.to_state,
             reason=change.reason,
             data=dict(change.data),
+            channel=origin.channel,
+            os_user=origin.os_user,
+            host=origin.host,
+            effective_date=day,
         )
         for change in changes
     ]
@@ -58,9 +69,11 @@ def apply_step(
     data: Mapping[str, Any] | None,
     today: date,
     now: datetime,
+    origin: Origin = DEFAULT_ORIGIN,
 ) -> list[StateChange]:
-    """Fire inside the caller's transaction; write one audit record per change and the
-    notices the step causes (domain/notices.py), so all commit or none do."""
+    """Fire inside the caller's transaction; write one audit record per change (through
+    `origin`) and the notices the step causes (domain/notices.py), so all commit or
+    none do."""
     changes = fire(
         agreement,
         trigger,
@@ -73,9 +86,12 @@ def apply_step(
     # agreement cannot both commit: the second fails the optimistic check.
     flag_modified(agreement, "state")
     repo.flush()
-    for audit in audit_records(agreement, actor, changes, now):
+    for audit in audit_records(agreement, actor, changes, now, day=today, origin=origin):
         audit.data = {**audit.data, "as_of": today.isoformat()}
         repo.add_audit(audit)
+    # Chained now (the head is locked from here to commit), before the notices: every
+    # writer takes the head after its row locks and before its outbox rows.
+    repo.flush()
     assert agreement.id is not None
     notices = [
         Notice(agreement.id, n.subject_date, n.stage, n.facts)
@@ -94,13 +110,18 @@ def transition(
     data: Mapping[str, Any] | None = None,
     today: date,
     now: datetime,
+    origin: Origin = DEFAULT_ORIGIN,
 ) -> StepResult:
+    """Fire `trigger` on agreement `ref` as `actor_name`, coming through `origin` (only
+    the flows' origin may act as the system)."""
     from .actors import resolve_actor
 
     with db.write() as session:
         repo = Repository(session)
         agreement = repo.agreement(ref)
-        actor = resolve_actor(repo, actor_name, agreement)
-        changes = apply_step(repo, agreement, trigger, actor=actor, data=data, today=today, now=now)
+        actor = resolve_actor(repo, actor_name, agreement, origin=origin)
+        changes = apply_step(
+            repo, agreement, trigger, actor=actor, data=data, today=today, now=now, origin=origin
+        )
         assert agreement.id is not None
         return StepResult(agreement.id, agreement.diarienummer, agreement.state.value, changes)

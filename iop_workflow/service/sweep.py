@@ -20,6 +20,7 @@ from ..adapters.db import Database
 from ..domain import reminders as r
 from ..domain.calendar import renewal_decision_deadline
 from ..domain.machines import sources
+from ..domain.roles import DEFAULT_ORIGIN, Origin
 from ..domain.states import AgreementState as A
 from ..domain.states import FollowUpState as F
 from ..policies import load_policy, preset_names
@@ -37,8 +38,11 @@ class SweepResult:
         return sum(1 for c in self.changes if c.trigger == trigger)
 
 
-def sweep(session: Session, *, as_of: date, now: datetime) -> SweepResult:
-    """Inside the caller's transaction: every deadline state change due on `as_of`."""
+def sweep(
+    session: Session, *, as_of: date, now: datetime, origin: Origin = DEFAULT_ORIGIN
+) -> SweepResult:
+    """Inside the caller's transaction: every deadline state change due on `as_of`,
+    audited as coming through `origin` (the flows pass FLOW_ORIGIN)."""
     a, f, c = t.agreements, t.follow_ups, t.repayment_claims
     result = SweepResult(as_of)
     changes = result.changes
@@ -91,16 +95,18 @@ def sweep(session: Session, *, as_of: date, now: datetime) -> SweepResult:
         reason="claim not settled by its due date",
     )
     changes += overdue_claims
-    write_audit(session, changes, now=now, as_of=as_of)
+    write_audit(session, changes, now=now, as_of=as_of, origin=origin)
     notices = report_reminders(session, as_of) + renewal_reminders(session, as_of)
     notices += ending_notices(session, as_of) + claim_notices(session, overdue_claims)
     result.notifications = record(session, notices, as_of=as_of, now=now)
     return result
 
 
-def daily_sweep(db: Database, *, as_of: date, now: datetime) -> SweepResult:
+def daily_sweep(
+    db: Database, *, as_of: date, now: datetime, origin: Origin = DEFAULT_ORIGIN
+) -> SweepResult:
     with db.write() as session:
-        return sweep(session, as_of=as_of, now=now)
+        return sweep(session, as_of=as_of, now=now, origin=origin)
 
 
 UNSUBMITTED = [F.PLANNED, F.OPEN, F.OVERDUE, F.RETURNED]

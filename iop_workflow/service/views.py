@@ -196,6 +196,12 @@ def audit_view(records: list[AuditRecord]) -> list[dict[str, Any]]:
             "to": r.to_state,
             "reason": r.reason,
             "data": r.data,
+            # Added by issue 9 (NULL for records older than migration 0005).
+            "id": r.id,
+            "effective_date": r.effective_date.isoformat() if r.effective_date else None,
+            "channel": r.channel,
+            "os_user": r.os_user,
+            "host": r.host,
         }
         for r in records
     ]

@@ -16,6 +16,7 @@ from uuid import UUID
 import pytest
 import sqlalchemy as sa
 import yaml
+from audit_check import assert_audit_intact as assert_audit_intact  # for the flow tests
 
 from iop_workflow.adapters import tables as t
 from iop_workflow.adapters.db import Database
@@ -63,6 +64,7 @@ def import_examples(db: Database) -> None:
 
 
 def new_database(url: str, *, examples: bool = True) -> Database:
+    """Migrated, with the examples; `assert_audit_intact(db)` checks its audit chain."""
     db = Database(url)
     db.upgrade()
     if examples:

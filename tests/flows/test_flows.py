@@ -21,6 +21,7 @@ from flow_support import (
     RUNNING_KRAMFORS,
     RUNNING_MJOLBY,
     artifacts_of,
+    assert_audit_intact,
     bulk_copies_yaml,
     flow_run_id,
     new_database,
@@ -101,6 +102,7 @@ def test_portfolio_report_publishes_overall_and_per_municipality_artifacts(
     assert "# IOP portfolio — overall — 2027-04-30" in overall
     assert RUNNING_MJOLBY in overall and RUNNING_KRAMFORS in overall
     assert "## Blocked payouts (3)" in overall
+    assert "Audit trail: intact (" in overall
 
     mjolby = artifacts["portfolio-mjolby"].data
     assert RUNNING_MJOLBY in mjolby and RUNNING_KRAMFORS not in mjolby
@@ -151,6 +153,16 @@ def test_sweep_and_payout_run_emit_events_about_each_agreement(
     opened = next(e for e in events if e["event"] == "iop.follow-up.open")
     assert opened["payload"]["key"] == "2026"
     assert morning.sweep["events_published"] >= 2 and morning.payouts["events_published"] == 3
+
+
+def test_the_flows_audit_through_the_flow_channel_and_keep_the_chain(morning: Morning) -> None:
+    a = t.audit_log
+    with morning.db.read() as session:
+        rows = session.execute(sa.select(a.c.actor, a.c.channel, a.c.effective_date)).all()
+    flow_rows = {(r.channel, r.effective_date) for r in rows if r.channel != "import"}
+    assert flow_rows == {("flow", PAYOUT_DAY)}
+    assert {r.actor for r in rows if r.channel == "flow"} == {"system"}
+    assert_audit_intact(morning.db)
 
 
 def test_a_payout_run_has_as_many_task_runs_for_100_more_agreements(

@@ -28,6 +28,7 @@ from flow_support import (
     EXAMPLES,
     activate_demo,
     approve_follow_up,
+    assert_audit_intact,
     bulk_copies_yaml,
     follow_up_state,
     import_examples,
@@ -158,6 +159,7 @@ def test_each_year_is_paid_only_after_the_previous_follow_up_is_approved(
     assert set(released_on) == first_year | {held, second_2028.id}
     later = [p for p in payouts.values() if p.year >= 2029]
     assert len(later) == 6 and all(p.state == "blocked" for p in later)
+    assert_audit_intact(db)  # five years of sweeps, payout runs and steps: one chain
 
 
 # --- two payout runs at once ------------------------------------------------------------
@@ -208,6 +210,7 @@ def test_two_payout_runs_at_once_release_each_payout_exactly_once(
         assert Counter(key for key, trigger in audit if trigger == "release_payout") == Counter(
             released
         )
+        assert_audit_intact(db)  # the two runs did not fork the chain
     finally:
         db.dispose()
 
@@ -310,6 +313,7 @@ def test_no_order_of_runs_and_approvals_pays_twice_or_past_a_closed_gate(
         audit = releases_in_audit(db)
         assert all(n == 1 for n in audit.values()), audit
         assert sorted(audit) == sorted(released)
+        assert_audit_intact(db)
     finally:
         db.dispose()
         for suffix in ("", "-wal", "-shm"):

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from audit_check import assert_audit_intact
 from pg_cluster import empty_postgres
 
 from iop_workflow.adapters.db import Database
@@ -29,10 +30,12 @@ def empty_db(backend_url: str) -> Iterator[Database]:
 
 
 @pytest.fixture
-def db(empty_db: Database) -> Database:
-    """A Database migrated to head, once per backend."""
+def db(empty_db: Database) -> Iterator[Database]:
+    """A Database migrated to head, once per backend; its audit trail must still verify
+    (`iop audit verify`) when the test is done."""
     empty_db.upgrade()
-    return empty_db
+    yield empty_db
+    assert_audit_intact(empty_db)
 
 
 @pytest.fixture
@@ -42,4 +45,5 @@ def pg_database(pg_db: str) -> Iterator[Database]:
     database = Database(pg_db)
     database.upgrade()
     yield database
+    assert_audit_intact(database)
     database.dispose()

@@ -221,6 +221,7 @@ def walk_example_to_closed(walk: Walk) -> None:
     walk.seen["show_text"] = cli.ok("show", REF).out
     walk.seen["show"] = cli.json("show", REF)
     walk.seen["audit"] = cli.json("audit", REF)
+    walk.seen["verify"] = cli.ok("audit", "verify").out
 
 
 def walk_new_initiative_to_closed(walk: Walk) -> None:
@@ -271,6 +272,7 @@ def walk_new_initiative_to_closed(walk: Walk) -> None:
     step("close", ANNA, "2027-03-01")
     walk.seen["show"] = cli.json("show", NEW_REF)
     walk.seen["audit"] = cli.json("audit", NEW_REF)
+    walk.seen["verify"] = cli.ok("audit", "verify").out
 
 
 WALKS: dict[str, Callable[[Walk], None]] = {
@@ -729,6 +731,8 @@ def test_the_example_agreement_walks_from_dialogue_to_closed_with_every_step_aud
         2031: "cancelled",
     }  # fmt: skip
     assert [p["due"] for p in shown["payouts"] if p["state"] == "released"] == PAYOUT_DUES[:3]
+    assert walk.seen["verify"].startswith("audit trail intact: ")
+    assert [row["channel"] for row in audit] == ["import"] + ["cli"] * (len(audit) - 1)
 
 
 def test_terminating_after_a_released_half_year_raises_a_pro_rata_claim_of_24_725_27_kr(
@@ -783,6 +787,8 @@ def test_a_new_initiative_walks_through_every_phase_to_closed(walks: Walks) -> N
     assert {p["state"] for p in shown["payouts"]} == {"cancelled"}
     assert shown["claims"] == []
     assert shown["terminated_on"] == "2027-01-31"
+    assert walk.seen["verify"].startswith("audit trail intact: ")
+    assert [row["channel"] for row in audit][:1] == ["import"]
 
 
 def test_timeline_after_activation_keeps_the_same_dates_with_every_payout_planned(

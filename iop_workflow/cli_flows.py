@@ -31,9 +31,11 @@ def _run_flow(name: str, as_of: str | None) -> Any:
     process is killed (`orchestration.processes`), and is stopped when the run ends."""
     from .orchestration.processes import prefect_api_or_temporary_server
     from .orchestration.runtime import prefect_defaults
+    from .service.system_day import refuse_future_run
 
     day = as_of_day(as_of)
-    ready_database()
+    # Said before any Prefect server starts: the run itself would refuse the day too.
+    refuse_future_run(ready_database(), day, record=name)
     prefect_defaults()
     from prefect.settings import PREFECT_API_URL
 

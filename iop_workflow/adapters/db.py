@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from ..domain import errors, limits
 from ..domain.model import Agreement, AuditRecord, FollowUp, Organisation, Payout, Person
 from ..domain.model import RepaymentClaim as Claim
 from ..domain.states import AgreementState
-from . import audit_chain, orm
+from . import audit_chain, orm, tables
 
 ENV_URL = "IOP_DATABASE_URL"
 SCRIPT_LOCATION = "iop_workflow:migrations"
@@ -156,6 +157,34 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def mark_sandbox(self, why: str) -> None:
+        """Make this a sandbox database, whose clock may move (iop_workflow/clock.py);
+        a database already marked stays as it is.
+
+        Only code that makes a throw-away database calls this (`iop simulate`'s copy,
+        the demo, the benchmark, tests); no setting does.
+        """
+        with self.write() as session:
+            marked = session.execute(
+                sa.select(tables.installation.c.key).where(tables.installation.c.key == SANDBOX)
+            ).first()
+            if marked is None:
+                session.execute(
+                    sa.insert(tables.installation).values(
+                        key=SANDBOX, value=why[:200], set_at=datetime.now(tz=UTC)
+                    )
+                )
+
+    def is_sandbox(self) -> bool:
+        with self.read() as session:
+            found = session.execute(
+                sa.select(tables.installation.c.key).where(tables.installation.c.key == SANDBOX)
+            ).first()
+        return found is not None
+
+
+SANDBOX = "sandbox"
 
 
 def migration_config(url: str | None = None) -> Config:

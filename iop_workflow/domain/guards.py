@@ -262,6 +262,8 @@ def termination_date_ok(ctx: StepContext) -> None:
     when = ctx.values["date"]
     if not ctx.agreement.start <= when <= ctx.agreement.end:
         refuse(ctx, f"termination date {when} is outside the period")
+    if when > ctx.today:
+        refuse(ctx, f"termination date {when} is after the day of the step {ctx.today}")
 
 
 @guard
@@ -351,6 +353,22 @@ def statistics_complete(ctx: StepContext) -> None:
     missing = [i for i in ctx.agreement.indicators if i not in ctx.target.statistics]
     if missing:
         refuse(ctx, f"the report lacks the statistics the agreement names: {', '.join(missing)}")
+
+
+@guard
+def not_before_submission(ctx: StepContext) -> None:
+    """A report is reviewed (approved or returned) on or after the day it was submitted."""
+    submitted = ctx.target.submitted_on
+    if submitted is not None and ctx.today < submitted:
+        refuse(ctx, f"the report was submitted {submitted}, after {ctx.today}")
+
+
+@guard
+def signed_before_activation(ctx: StepContext) -> None:
+    """An agreement is activated on or after the day of its last signature."""
+    days = [s.signed_on for s in ctx.agreement.signatures if s.period_no == ctx.agreement.period_no]
+    if days and ctx.today < max(days):
+        refuse(ctx, f"the last signature is dated {max(days)}, after {ctx.today}")
 
 
 @guard

@@ -49,7 +49,14 @@ AGREEMENT_TRANSITIONS = [
     _t("reject_decision", A.DECISION, A.REJECTED, g.decision_recorded),
     _t("return_decision", A.DECISION, A.ECONOMIC_PLAN, g.decision_recorded),
     _t("sign", A.SIGNING, None, g.signer_may_sign),
-    _t("activate", A.SIGNING, A.ACTIVE, g.approving_decision, g.all_signed),
+    _t(
+        "activate",
+        A.SIGNING,
+        A.ACTIVE,
+        g.approving_decision,
+        g.all_signed,
+        g.signed_before_activation,
+    ),
     _t("amend", A.ACTIVE, None, g.amendment_ok, g.period_ok, g.amended_support_given),
     _t("start_renewal", A.ACTIVE, A.RENEWAL, g.in_final_year),
     _t(
@@ -80,8 +87,9 @@ FOLLOW_UP_TRANSITIONS = [
         g.documents_complete,
         g.statistics_complete,
         g.approver_is_not_submitter,
+        g.not_before_submission,
     ),
-    _t("return_follow_up", F.SUBMITTED, F.RETURNED, g.reason_given),
+    _t("return_follow_up", F.SUBMITTED, F.RETURNED, g.reason_given, g.not_before_submission),
     _t("mark_report_overdue", [F.OPEN, F.RETURNED], F.OVERDUE, g.report_past_due),
     _t("cancel_follow_up", [F.PLANNED, F.OPEN, F.OVERDUE, F.RETURNED], F.CANCELLED),
 ]

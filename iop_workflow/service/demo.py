@@ -123,6 +123,7 @@ def fresh_database(path: Path = DEMO_DB) -> Database:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     db = Database(f"sqlite:///{path.resolve()}")
     db.upgrade()
+    db.mark_sandbox("iop demo: one agreement walked through its life on fixed dates")
     return db
 
 

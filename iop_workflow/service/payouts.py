@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ..adapters import tables as t
 from ..adapters.db import Database
+from ..clock import Clock
 from ..domain import reminders as r
 from ..domain.errors import InvalidInput
 from ..domain.gate import gate_reason
@@ -28,6 +29,7 @@ from ..domain.states import AgreementState, FollowUpState, PayoutState
 from ..policies import load_policy, preset_names
 from .outbox import Notice, record
 from .setwise import SYSTEM, Change, chunks, still, write_audit
+from .system_day import refuse_future
 
 OPEN = (PayoutState.PLANNED, PayoutState.BLOCKED)
 
@@ -256,9 +258,17 @@ def payout_warnings(session: Session, *, as_of: date) -> list[Notice]:
 
 
 def payout_run(
-    db: Database, *, as_of: date, now: datetime, origin: Origin = DEFAULT_ORIGIN
+    db: Database,
+    *,
+    as_of: date,
+    now: datetime,
+    origin: Origin = DEFAULT_ORIGIN,
+    clock: Clock | None = None,
 ) -> PayoutRunResult:
+    """The payout run of `as_of`, which may not be after the system's day: a payout is
+    never released before its due date as the system counts days (system_day.py)."""
     with db.write() as session:
+        refuse_future(session, as_of, record="payout-run", clock=clock)
         return run_payouts(session, as_of=as_of, now=now, origin=origin)
 
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from ..adapters import tables as t
 from ..adapters.db import Database
+from ..clock import Clock
 from ..domain.calendar import renewal_decision_deadline, renewal_window
 from ..domain.money import format_sek
 from ..domain.states import AgreementState as A
@@ -23,6 +24,7 @@ from ..domain.states import PayoutState as P
 from ..policies import load_policy
 from .audit import AuditVerdict, verify_audit
 from .payouts import gate_rows
+from .system_day import refuse_future
 
 HORIZON_DAYS = 90
 LIVE = [A.ACTIVE, A.RENEWAL, A.NOT_RENEWED]
@@ -60,7 +62,9 @@ class Portfolio:
     audit: AuditVerdict | None = None  # `iop audit verify` of the whole trail
 
 
-def portfolio(db: Database, as_of: date) -> Portfolio:
+def portfolio(db: Database, as_of: date, clock: Clock | None = None) -> Portfolio:
+    """The portfolio on `as_of`, which may not be after the system's day (a report of a
+    day to come would call reports overdue that are not yet)."""
     a, p, f, c = t.agreements, t.payouts, t.follow_ups, t.repayment_claims
     scopes: dict[str, Scope] = {"overall": Scope("overall")}
 
@@ -71,6 +75,7 @@ def portfolio(db: Database, as_of: date) -> Portfolio:
 
     horizon = as_of + timedelta(days=HORIZON_DAYS)
     with db.read() as session:
+        refuse_future(session, as_of, record="portfolio-report", clock=clock)
         for row in session.execute(
             sa.select(a.c.municipality, a.c.state, sa.func.count()).group_by(
                 a.c.municipality, a.c.state

@@ -55,6 +55,7 @@ def scratch_copy(db: Database) -> Iterator[Database]:
                 if table in (t.audit_log, t.audit_chain) or not rows:
                     continue  # history is not needed to look ahead, and is append-only
                 target.execute(sa.insert(table), rows)
+        copy.mark_sandbox("iop simulate: a temporary copy, walked day by day")
         try:
             yield copy
         finally:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm.attributes import flag_modified
 
 from ..adapters.db import Database, Repository
+from ..clock import Clock
 from ..domain.context import StateChange
 from ..domain.model import Agreement, AuditRecord
 from ..domain.notices import step_notices
@@ -18,6 +19,7 @@ from ..domain.workflow import fire
 from ..policies import load_policy
 from .outbox import Notice
 from .outbox import record as record_notices
+from .system_day import refuse_future
 
 
 @dataclass(frozen=True)
@@ -70,10 +72,12 @@ def apply_step(
     today: date,
     now: datetime,
     origin: Origin = DEFAULT_ORIGIN,
+    clock: Clock | None = None,
 ) -> list[StateChange]:
     """Fire inside the caller's transaction; write one audit record per change (through
     `origin`) and the notices the step causes (domain/notices.py), so all commit or
-    none do."""
+    none do. `today`, the step's effective date, may not be after the system's day."""
+    refuse_future(repo.session, today, record=f"step '{trigger}'", clock=clock)
     changes = fire(
         agreement,
         trigger,
@@ -111,6 +115,7 @@ def transition(
     today: date,
     now: datetime,
     origin: Origin = DEFAULT_ORIGIN,
+    clock: Clock | None = None,
 ) -> StepResult:
     """Fire `trigger` on agreement `ref` as `actor_name`, coming through `origin` (only
     the flows' origin may act as the system)."""
@@ -121,7 +126,15 @@ def transition(
         agreement = repo.agreement(ref)
         actor = resolve_actor(repo, actor_name, agreement, origin=origin)
         changes = apply_step(
-            repo, agreement, trigger, actor=actor, data=data, today=today, now=now, origin=origin
+            repo,
+            agreement,
+            trigger,
+            actor=actor,
+            data=data,
+            today=today,
+            now=now,
+            origin=origin,
+            clock=clock,
         )
         assert agreement.id is not None
         return StepResult(agreement.id, agreement.diarienummer, agreement.state.value, changes)

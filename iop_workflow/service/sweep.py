@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..adapters import tables as t
 from ..adapters.db import Database
+from ..clock import Clock
 from ..domain import reminders as r
 from ..domain.calendar import renewal_decision_deadline
 from ..domain.machines import sources
@@ -26,6 +27,7 @@ from ..domain.states import FollowUpState as F
 from ..policies import load_policy, preset_names
 from .outbox import Notice, record
 from .setwise import Change, transition_rows, write_audit
+from .system_day import refuse_future
 
 
 @dataclass
@@ -103,9 +105,16 @@ def sweep(
 
 
 def daily_sweep(
-    db: Database, *, as_of: date, now: datetime, origin: Origin = DEFAULT_ORIGIN
+    db: Database,
+    *,
+    as_of: date,
+    now: datetime,
+    origin: Origin = DEFAULT_ORIGIN,
+    clock: Clock | None = None,
 ) -> SweepResult:
+    """The sweep of `as_of`, which may not be after the system's day (system_day.py)."""
     with db.write() as session:
+        refuse_future(session, as_of, record="daily-sweep", clock=clock)
         return sweep(session, as_of=as_of, now=now, origin=origin)
 
 

@@ -67,6 +67,7 @@ def new_database(url: str, *, examples: bool = True) -> Database:
     """Migrated, with the examples; `assert_audit_intact(db)` checks its audit chain."""
     db = Database(url)
     db.upgrade()
+    db.mark_sandbox("tests: days of years to come")
     if examples:
         import_examples(db)
     return db

@@ -28,6 +28,7 @@ def example_database(url: str) -> Database:
     """Mjölby's examples imported; the 2026 follow-ups opened by the sweep of 2026-11-23."""
     database = Database(url)
     database.upgrade()
+    database.mark_sandbox("tests: days of years to come")
     import_file(database, str(ROOT / "examples" / "mjolby.yaml"), now=at(date(2026, 11, 23)))
     daily_sweep(database, as_of=date(2026, 11, 23), now=at(date(2026, 11, 23)))
     return database

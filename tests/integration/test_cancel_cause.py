@@ -98,7 +98,8 @@ def test_a_termination_records_its_cause_and_nothing_it_cancelled_comes_back(
     db: Database,
 ) -> None:
     first, second = prepared(db)
-    step(db, "terminate", ANNA, "2027-05-02", date="2027-05-31", reason="Verksamheten upphör")
+    # Recorded the day it takes effect: a termination is never dated after its step.
+    step(db, "terminate", ANNA, "2027-05-31", date="2027-05-31", reason="Verksamheten upphör")
     (follow_up, payouts) = rows_of_2028(db)
     assert follow_up == ("cancelled", "termination")
     assert payouts == [(first, "cancelled", "termination"), (second, "cancelled", "termination")]

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from cli_runner import run_iop
 
+from iop_workflow.adapters import audit_chain
 from iop_workflow.adapters import tables as t
 from iop_workflow.adapters.db import Database
 from iop_workflow.service.importer import import_file
@@ -38,21 +39,21 @@ def db_file(tmp_path: Path) -> Path:
         agreement_id = session.scalar(
             sa.select(t.agreements.c.id).where(t.agreements.c.diarienummer == REF)
         )
-        session.execute(
-            sa.insert(t.audit_log).values(
-                at=SUMMER,
-                actor="Anna Berg",
-                role="officer",
-                agreement_id=agreement_id,
-                entity="agreement",
-                entity_key=REF,
-                trigger="note",
-                from_state="active",
-                to_state="active",
-                reason="a summer line",
-                data={},
-            )
-        )
+        summer = {
+            "at": SUMMER,
+            "actor": "Anna Berg",
+            "role": "officer",
+            "agreement_id": agreement_id,
+            "entity": "agreement",
+            "entity_key": REF,
+            "trigger": "note",
+            "from_state": "active",
+            "to_state": "active",
+            "reason": "a summer line",
+            "data": {},
+        }
+        audit_chain.append(session, [summer])  # chained like every writer's rows
+        session.execute(sa.insert(t.audit_log).values(**summer))
         first, second = session.scalars(
             sa.select(t.notifications.c.id).order_by(t.notifications.c.id).limit(2)
         ).all()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -23,10 +23,12 @@ from iop_workflow.domain.machines import ENTITY_OF, SYNC_ONLY_TRIGGERS
 from iop_workflow.domain.roles import PERMISSIONS
 from iop_workflow.domain.states import Role
 from iop_workflow.service.importer import import_file
+from iop_workflow.service.sweep import daily_sweep
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 DEMO_REF = "OSN 2026/0142"  # examples/mjolby.yaml, in dialogue
+RUNNING_REF = "OSN 2024/0087"  # active; its follow-up 2026 opens in November 2026
 
 ROLE_WORD = re.compile(r"\b(" + "|".join(sorted((r.value for r in Role), key=len)[::-1]) + r")\b")
 
@@ -108,17 +110,24 @@ def examples_db(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.real_clock  # as on the database `make run` prepares: no day after today
 def test_the_lifecycle_example_runs_in_order(examples_db: Path) -> None:
     commands = readme_transitions()
     assert len(commands) >= 6, commands
     triggers = [args[2] for args in commands]
-    # The example walks the demo agreement and reaches its follow-ups and payouts.
-    assert all(args[1] == DEMO_REF for args in commands), commands
+    # The example walks the demo agreement to active, then a follow-up step.
+    assert all(args[1] in (DEMO_REF, RUNNING_REF) for args in commands), commands
     assert {"submit_for_decision", "approve_decision", "sign", "activate"} <= set(triggers)
     assert triggers.index("submit_for_decision") < triggers.index("approve_decision")
-    assert {ENTITY_OF[t] for t in triggers} >= {"agreement", "follow_up", "payout"}
+    assert {ENTITY_OF[t] for t in triggers} >= {"agreement", "follow_up"}
+    block = re.search(r"```sh\n(.*?)```", section("## Using the `iop` command"), re.DOTALL)
+    assert block and block.group(1).index("iop sweep") < block.group(1).index(RUNNING_REF)
     for args in commands:
-        # A fixed day for every step: the example does not depend on today's date.
+        if args[1] == RUNNING_REF:  # after the README's `iop sweep`, which opens it
+            db = Database(f"sqlite:///{examples_db}")
+            daily_sweep(db, as_of=date(2026, 12, 1), now=datetime.now(tz=UTC))
+            db.dispose()
+        # A past day for every step: the example works on any day from now on.
         assert "--as-of" in args, f"iop {shlex.join(args)}: no --as-of"
-        run = run_iop(examples_db, *args)
+        run = run_iop(examples_db, *args, sandbox=False)
         assert run.code == 0, str(run)

@@ -212,6 +212,21 @@ def sources(entity: str, trigger: str) -> list[StrEnum]:
     return found
 
 
+def guards_of(entity: str, trigger: str, state: StrEnum | None = None) -> list[Guard]:
+    """The guards of `trigger` (from `state`, when the step has a row per source state)."""
+    rows = [row for row in DEFINITIONS[entity][2] if row["trigger"] == trigger]
+    if state is not None:
+        leaving = [
+            row
+            for row in rows
+            if state in (row["source"] if isinstance(row["source"], list) else [row["source"]])
+        ]
+        rows = leaving or rows[:1]
+    else:
+        rows = rows[:1]
+    return [condition for row in rows for condition in row["conditions"]]
+
+
 def destination(entity: str, trigger: str) -> StrEnum:
     for row in DEFINITIONS[entity][2]:
         if row["trigger"] == trigger and row["dest"] is not None:

@@ -16,10 +16,10 @@ from typing import Any
 from .context import StateChange, StepContext, StepData
 from .errors import InvalidInput, InvalidStep, NotFound, NotPermitted
 from .firing import check_allowed, fire_machine
-from .machines import ENTITY_OF, triggers_from
+from .machines import ENTITY_OF, guards_of, triggers_from
 from .model import Agreement
 from .policy import Policy
-from .roles import Actor, may_fire, roles_for
+from .roles import SYSTEM_ACTOR, Actor, may_fire, roles_for
 from .states import ClaimState, FollowUpState, PayoutState, Role
 from .steps import STEPS
 
@@ -85,6 +85,43 @@ def fire(
     return ctx.changes
 
 
+def check_guards(
+    agreement: Agreement,
+    trigger: str,
+    *,
+    policy: Policy,
+    today: date,
+    actor: Actor = SYSTEM_ACTOR,
+    data: Mapping[str, Any] | None = None,
+    target: Any = None,
+) -> None:
+    """Run the guards `trigger` has in the machine, without the state check and without
+    changing anything: raises `GuardRefused` (or `InvalidInput`) as the step would.
+
+    The import uses it to replay the steps that lead to the state a file claims, so a
+    state is reached by import only on the conditions a person's steps would have met.
+    With no `data` the step's inputs default to what the agreement already holds.
+    """
+    entity = ENTITY_OF[trigger]
+    step_data = StepData(data, trigger)
+    chosen = agreement if target is None else target
+    ctx = StepContext(agreement, policy, actor, today, trigger, step_data, chosen)
+    STEPS[trigger].prepare(ctx)
+    for condition in guards_of(entity, trigger, chosen.state):
+        condition(_GuardEvent(ctx))
+
+
+@dataclass(frozen=True)
+class _GuardEvent:
+    """What a guard receives from `transitions` (guards read only `kwargs["ctx"]`)."""
+
+    ctx: StepContext
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        return {"ctx": self.ctx}
+
+
 def _audit_data(ctx: StepContext) -> dict[str, Any]:
     return {key: _plain(value) for key, value in ctx.data.raw.items()}
 
@@ -131,4 +168,4 @@ def available_steps(agreement: Agreement) -> list[AvailableStep]:
     return found
 
 
-__all__ = ["AvailableStep", "InvalidInput", "available_steps", "fire"]
+__all__ = ["AvailableStep", "InvalidInput", "available_steps", "check_guards", "fire"]

@@ -68,6 +68,14 @@ def renewal_window(end: date, months: int) -> tuple[date, date]:
     return date(end.year, 1, 1), last_day_of_month(end.year, months)
 
 
+def last_end_with_window_open(day: date, months: int) -> date:
+    """The latest end date whose renewal window has opened by `day`: the inverse of
+    `renewal_window(...)[0]`, kept beside it so a set-wise query can compare `end` to a
+    bound instead of computing each row's window (the two must change together)."""
+    del months  # the window opens on 1 January whatever its length
+    return date(day.year, 12, 31)
+
+
 def days_inclusive(first: date, last: date) -> int:
     return (last - first).days + 1
 

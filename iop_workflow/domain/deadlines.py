@@ -198,10 +198,24 @@ def _payouts(agreement: Agreement, policy: Policy) -> list[Obligation]:
     ]
 
 
-def _renewal(agreement: Agreement, policy: Policy) -> list[Obligation]:
-    end = agreement.end
+def end_dates(end: date, policy: Policy) -> dict[str, date]:
+    """The dated steps towards an agreement's end, by obligation kind: the one place the
+    renewal window and the decision deadline are computed from the end date."""
     window_opens, window_closes = calendar.renewal_window(end, policy.renewal_window_months)
     deadline = calendar.renewal_decision_deadline(end, policy.renewal_decision_months_before_end)
+    return {
+        AGREEMENT_ENDS: end,
+        RENEWAL_WINDOW_OPENS: window_opens,
+        RENEWAL_WINDOW_CLOSES: window_closes,
+        RENEWAL_DECISION_DEADLINE: deadline,
+    }
+
+
+def _renewal(agreement: Agreement, policy: Policy) -> list[Obligation]:
+    end = agreement.end
+    dates = end_dates(end, policy)
+    window_opens, window_closes = dates[RENEWAL_WINDOW_OPENS], dates[RENEWAL_WINDOW_CLOSES]
+    deadline = dates[RENEWAL_DECISION_DEADLINE]
     both = "officer and organisation"
     return [
         Obligation(

@@ -12,10 +12,11 @@ from functools import wraps
 from typing import Any
 
 from . import calendar as cal
+from . import due_rules as due
 from .context import StepContext
 from .deadlines import follow_up_years
 from .errors import GuardRefused, InvalidInput
-from .gate import has_approving_decision, missing_signatures, party_name, payout_block_reason
+from .gate import gate_block, has_approving_decision, missing_signatures, party_name
 from .model import MUNICIPALITY_PARTY, FollowUp
 from .money import format_sek
 from .states import (
@@ -229,8 +230,8 @@ def amended_support_given(ctx: StepContext) -> None:
 
 @guard
 def in_final_year(ctx: StepContext) -> None:
-    opens, _ = cal.renewal_window(ctx.agreement.end, ctx.policy.renewal_window_months)
-    if ctx.today < opens:
+    if not due.START_RENEWAL.holds(ctx.agreement, ctx.today, ctx.policy):
+        opens = due.START_RENEWAL.first_day(ctx.agreement.end, ctx.policy)
         refuse(ctx, f"the renewal dialogue opens {opens}, in the agreement's final year")
 
 
@@ -253,7 +254,7 @@ def renewal_decided_in_time(ctx: StepContext) -> None:
 
 @guard
 def period_over(ctx: StepContext) -> None:
-    if ctx.today <= ctx.agreement.end:
+    if not due.END.holds(ctx.agreement, ctx.today):
         refuse(ctx, f"the period runs until {ctx.agreement.end}")
 
 
@@ -330,7 +331,7 @@ def claims_settled(ctx: StepContext) -> None:
 
 @guard
 def follow_up_opening_reached(ctx: StepContext) -> None:
-    if ctx.today < ctx.target.opens_on:
+    if not due.OPEN_FOLLOW_UP.holds(ctx.target, ctx.today):
         refuse(ctx, f"follow-up {ctx.target.year} opens {ctx.target.opens_on}")
 
 
@@ -379,7 +380,7 @@ def approver_is_not_submitter(ctx: StepContext) -> None:
 
 @guard
 def report_past_due(ctx: StepContext) -> None:
-    if ctx.today <= ctx.target.due_on:
+    if not due.MARK_REPORT_OVERDUE.holds(ctx.target, ctx.today):
         refuse(ctx, f"the report for {ctx.target.year} is due {ctx.target.due_on}")
 
 
@@ -402,26 +403,26 @@ def back_in_period(ctx: StepContext) -> None:
 
 @guard
 def payout_due(ctx: StepContext) -> None:
-    if ctx.today < ctx.target.due_on:
+    if not due.PAYOUT_DUE.holds(ctx.target, ctx.today):
         refuse(ctx, f"payout {ctx.target.id} is due {ctx.target.due_on}")
 
 
 @guard
 def gate_holds(ctx: StepContext) -> None:
-    reason = payout_block_reason(ctx.agreement, ctx.target)
-    if reason:
-        refuse(ctx, reason)
+    block = gate_block(ctx.agreement, ctx.target)
+    if block is not None:
+        refuse(ctx, block.reason)
 
 
 @guard
 def gate_fails(ctx: StepContext) -> None:
-    if payout_block_reason(ctx.agreement, ctx.target) is None:
+    if gate_block(ctx.agreement, ctx.target) is None:
         refuse(ctx, f"payout {ctx.target.id} may be released; there is nothing to block")
 
 
 @guard
 def claim_past_due(ctx: StepContext) -> None:
-    if ctx.today <= ctx.target.due_on:
+    if not due.MARK_CLAIM_OVERDUE.holds(ctx.target, ctx.today):
         refuse(ctx, f"claim {ctx.target.id} is due {ctx.target.due_on}")
 
 

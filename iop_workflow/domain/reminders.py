@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from .calendar import renewal_decision_deadline, renewal_window
+from .deadlines import RENEWAL_DECISION_DEADLINE, RENEWAL_WINDOW_OPENS, end_dates
 from .policy import Policy
 
 REPORT_DUE_SOON = "report_due_soon"
@@ -64,8 +64,8 @@ def report_window(as_of: date, policy: Policy) -> tuple[date, date]:
 
 
 def renewal_stages(end: date, policy: Policy) -> list[Stage]:
-    opens, _ = renewal_window(end, policy.renewal_window_months)
-    deadline = renewal_decision_deadline(end, policy.renewal_decision_months_before_end)
+    dates = end_dates(end, policy)
+    opens, deadline = dates[RENEWAL_WINDOW_OPENS], dates[RENEWAL_DECISION_DEADLINE]
     stages = [Stage(opens, RENEWAL_WINDOW_OPEN, "window_open", (OFFICER, ORGANISATION))]
     stages += [
         Stage(
@@ -81,7 +81,7 @@ def renewal_stages(end: date, policy: Policy) -> list[Stage]:
 
 def renewal_subject(end: date, policy: Policy) -> date:
     """Renewal reminders are keyed by the decision deadline they lead up to."""
-    return renewal_decision_deadline(end, policy.renewal_decision_months_before_end)
+    return end_dates(end, policy)[RENEWAL_DECISION_DEADLINE]
 
 
 def payout_warning(due: date, as_of: date, policy: Policy) -> Stage | None:

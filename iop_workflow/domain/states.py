@@ -108,3 +108,28 @@ class NotificationState(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+
+
+# --- state groups: each named once, read by the domain and the set-wise SQL alike ---
+
+# The agreement runs its period: `end` and `terminate` fire from these.
+LIVE_AGREEMENT = frozenset(
+    {AgreementState.ACTIVE, AgreementState.RENEWAL, AgreementState.NOT_RENEWED}
+)
+# Not yet renewed or declined: renewal reminders and the renewal deadlines concern them.
+RENEWABLE_AGREEMENT = frozenset({AgreementState.ACTIVE, AgreementState.RENEWAL})
+# The payout gate may release money: every live state, and ended (the last payouts of a
+# period can fall due after its end).
+PAYING_AGREEMENT = LIVE_AGREEMENT | {AgreementState.ENDED}
+# A report the organisation has still to hand in (reminders go out for these).
+UNSUBMITTED_FOLLOW_UP = frozenset(
+    {FollowUpState.PLANNED, FollowUpState.OPEN, FollowUpState.OVERDUE, FollowUpState.RETURNED}
+)
+# Nothing more is asked of the follow-up.
+DONE_FOLLOW_UP = frozenset({FollowUpState.APPROVED, FollowUpState.CANCELLED})
+# Opened and its report not accepted: overdue once its due date has passed.
+AWAITING_REPORT = frozenset({FollowUpState.OPEN, FollowUpState.OVERDUE, FollowUpState.RETURNED})
+# A payout not yet released or cancelled: money the agreement still owes or withholds.
+OPEN_PAYOUT = frozenset({PayoutState.PLANNED, PayoutState.BLOCKED})
+# A claim not yet paid, offset or written off.
+OPEN_CLAIM = frozenset({ClaimState.RAISED, ClaimState.OVERDUE})

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..domain.gate import GateBlock
 from ..domain.money import format_sek
 from ..service.report import HORIZON_DAYS, Portfolio
 
@@ -136,11 +137,22 @@ class BlockedGroup:
     payouts: int
     amount_ore: int
     first_due: str
+    condition: str | None = None  # the gate's condition alone, when the row had it
+
+
+def _condition(row: Mapping[str, Any]) -> str | None:
+    block = row.get("block")
+    if isinstance(block, GateBlock) and block.reason == row.get("reason"):
+        return block.condition
+    return None
 
 
 def blocked_groups(blocked: Iterable[Mapping[str, Any]]) -> list[BlockedGroup]:
     """Blocked payouts (rows of `service.payouts.list_payouts(db, "blocked")`) grouped by
-    agreement and reason: the largest groups first, then the earliest due."""
+    agreement and reason: the largest groups first, then the earliest due.
+
+    A row may carry the gate's structured decision under "block" (a `GateBlock`); its
+    condition is then what the log line shows."""
     groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     for row in blocked:
         reason = str(row.get("reason") or "no reason recorded")
@@ -152,6 +164,7 @@ def blocked_groups(blocked: Iterable[Mapping[str, Any]]) -> list[BlockedGroup]:
             len(rows),
             sum(int(r["amount_ore"]) for r in rows),
             min(str(r["due"]) for r in rows),
+            _condition(rows[0]),
         )
         for (diarienummer, reason), rows in groups.items()
     ]
@@ -167,10 +180,13 @@ def _still_blocked(groups: Sequence[BlockedGroup]) -> str:
     return f"{_n(count, 'payout')} ({amount}) {verb} blocked"
 
 
-def _short(reason: str) -> str:
+def _short(group: BlockedGroup) -> str:
     """The condition of a gate reason ("follow-up 2026 is overdue (report due …)"); the
     artifact has the whole text, including what releases the payout."""
-    return reason.split("; ", 1)[0]
+    if group.condition is not None:
+        return group.condition
+    # A stored reason without its structured decision (rows read back as text only).
+    return group.reason.split("; ", 1)[0]
 
 
 def payout_line(summary: Mapping[str, Any], blocked: Iterable[Mapping[str, Any]]) -> str:
@@ -182,7 +198,7 @@ def payout_line(summary: Mapping[str, Any], blocked: Iterable[Mapping[str, Any]]
     )
     still = _still_blocked(groups)
     if groups:
-        shown = [f"{g.payouts} of {g.diarienummer}: {_short(g.reason)}" for g in groups[:LOGGED]]
+        shown = [f"{g.payouts} of {g.diarienummer}: {_short(g)}" for g in groups[:LOGGED]]
         more = len(groups) - LOGGED
         if more > 0:
             shown.append(f"{_n(more, 'more reason')} in artifact {PAYOUT_KEY}")

@@ -1,8 +1,9 @@
 """The payout run: release what may be paid, block with a reason what may not.
 
-Set-wise: one query finds every due, unsettled payout together with its agreement
-and the follow-up its gate depends on; the domain's `gate_reason` decides each; a
-few UPDATEs apply the decisions. A payout is released at most once because the
+Set-wise: one query finds every due, unsettled payout together with its agreement,
+whether it has its approving decision, and the follow-up its gate depends on; one more
+finds the missing signatures; the domain's `gate.decide` decides each on the same facts
+as a step does; a few UPDATEs apply the decisions. A payout is released at most once because the
 UPDATE only matches rows still planned or blocked.
 """
 
@@ -19,19 +20,33 @@ from sqlalchemy.orm import Session
 
 from ..adapters import tables as t
 from ..adapters.db import Database
+from ..adapters.rule_sql import gate_year as rule_gate_year
 from ..clock import Clock
 from ..domain import reminders as r
+from ..domain.due_rules import PAYOUT_DUE
 from ..domain.errors import InvalidInput
-from ..domain.gate import gate_reason
+from ..domain.gate import (
+    GATE_PERIOD,
+    GateBlock,
+    GateFacts,
+    approving_kinds,
+    decide,
+    display_party,
+)
+from ..domain.model import MUNICIPALITY_PARTY
 from ..domain.money import format_sek
 from ..domain.roles import DEFAULT_ORIGIN, Origin
-from ..domain.states import AgreementState, FollowUpState, PayoutState
+from ..domain.states import (
+    OPEN_PAYOUT,
+    AgreementState,
+    DecisionOutcome,
+    FollowUpState,
+    PayoutState,
+)
 from ..policies import load_policy, preset_names
 from .outbox import Notice, record
 from .setwise import SYSTEM, Change, chunks, still, write_audit
 from .system_day import refuse_future
-
-OPEN = (PayoutState.PLANNED, PayoutState.BLOCKED)
 
 
 @dataclass(frozen=True)
@@ -46,7 +61,11 @@ class GateRow:
     agreement_id: int
     diarienummer: str
     municipality: str
-    reason: str | None  # None: the gate holds
+    block: GateBlock | None  # None: the gate holds
+
+    @property
+    def reason(self) -> str | None:
+        return None if self.block is None else self.block.reason
 
 
 @dataclass
@@ -59,16 +78,87 @@ class PayoutRunResult:
         return sum(1 for c in self.changes if c.trigger == trigger)
 
 
+def _approved() -> sa.ColumnElement[bool]:
+    """Whether the agreement has the approving decision the gate asks for."""
+    a, d = t.agreements, t.decisions
+    return sa.exists().where(
+        d.c.agreement_id == a.c.id,
+        d.c.period_no == GATE_PERIOD,
+        d.c.outcome == DecisionOutcome.APPROVED,
+        d.c.kind.in_(sorted(approving_kinds(GATE_PERIOD))),
+    )
+
+
 def _gate_inputs() -> tuple[sa.ColumnElement[Any], ...]:
-    """The agreement and follow-up columns `gate_reason` reads (with the payout's own)."""
+    """The agreement and follow-up columns the gate reads (with the payout's own)."""
     a, f = t.agreements, t.follow_ups
     return (
         a.c.diarienummer,
         a.c.municipality,
         a.c.state.label("agreement_state"),
         sa.func.coalesce(a.c.first_start, a.c.start).label("origin"),
+        _approved().label("approved"),
         f.c.state.label("follow_up_state"),
         f.c.due_on.label("follow_up_due"),
+    )
+
+
+def _gate_follow_up() -> sa.ColumnElement[bool]:
+    p, f = t.payouts, t.follow_ups
+    return sa.and_(
+        f.c.agreement_id == p.c.agreement_id, f.c.year == rule_gate_year(p.c.covers_from)
+    )
+
+
+def unsigned_parties(session: Session, agreements: sa.Select[Any]) -> dict[int, tuple[str, ...]]:
+    """Per agreement among `agreements` (a query of ids), the display names of the
+    parties missing from the gate's period, in the domain's order (municipality, then
+    the organisations as they were added). One query, whatever the number."""
+    a, ap, o, s = t.agreements, t.agreement_parties, t.organisations, t.signatures
+    ids = agreements.scalar_subquery()
+    municipality = sa.select(
+        a.c.id.label("agreement_id"),
+        # Typed: a bare parameter in a UNION leaves PostgreSQL to guess its type.
+        sa.cast(sa.literal(0), ap.c.id.type).label("position"),
+        sa.cast(sa.literal(MUNICIPALITY_PARTY), s.c.party.type).label("party"),
+        sa.cast(sa.null(), o.c.name.type).label("name"),
+    ).where(a.c.id.in_(ids))
+    organisations = (
+        sa.select(
+            ap.c.agreement_id,
+            ap.c.id.label("position"),
+            o.c.organisationsnummer.label("party"),
+            o.c.name,
+        )
+        .join(o, o.c.id == ap.c.organisation_id)
+        .where(ap.c.agreement_id.in_(ids))
+    )
+    needed = sa.union_all(municipality, organisations).subquery()
+    signed = sa.exists().where(
+        s.c.agreement_id == needed.c.agreement_id,
+        s.c.party == needed.c.party,
+        s.c.period_no == GATE_PERIOD,
+    )
+    query = sa.select(needed).where(~signed).order_by(needed.c.agreement_id, needed.c.position)
+    found: dict[int, list[str]] = defaultdict(list)
+    for row in session.execute(query):
+        found[row.agreement_id].append(display_party(row.party, row.name))
+    return {k: tuple(v) for k, v in found.items()}
+
+
+def _block(row: sa.Row[Any], unsigned: dict[int, tuple[str, ...]]) -> GateBlock | None:
+    follow_up = row.follow_up_state
+    return decide(
+        GateFacts(
+            diarienummer=row.diarienummer,
+            agreement_state=AgreementState(row.agreement_state),
+            origin_year=row.origin.year,
+            approved=bool(row.approved),
+            unsigned=unsigned.get(row.agreement_id, ()),
+            covers_from=row.covers_from,
+            follow_up_state=None if follow_up is None else FollowUpState(follow_up),
+            follow_up_due=row.follow_up_due,
+        )
     )
 
 
@@ -76,10 +166,12 @@ def gate_rows(
     session: Session, *, due_from: date | None, due_to: date, agreement_ids: Iterable[int] | None
 ) -> list[GateRow]:
     p, a, f = t.payouts, t.agreements, t.follow_ups
-    gate_year = sa.extract("year", p.c.covers_from) - 1
-    joined = p.join(a, a.c.id == p.c.agreement_id).outerjoin(
-        f, sa.and_(f.c.agreement_id == p.c.agreement_id, f.c.year == gate_year)
-    )
+    joined = p.join(a, a.c.id == p.c.agreement_id).outerjoin(f, _gate_follow_up())
+    picked = [p.c.state.in_(sorted(OPEN_PAYOUT)), p.c.due_on <= due_to]
+    if due_from is not None:
+        picked.append(p.c.due_on >= due_from)
+    if agreement_ids is not None:
+        picked.append(p.c.agreement_id.in_(list(agreement_ids)))
     query = (
         sa.select(
             p.c.id,
@@ -93,32 +185,26 @@ def gate_rows(
             *_gate_inputs(),
         )
         .select_from(joined)
-        .where(p.c.state.in_(OPEN), p.c.due_on <= due_to)
+        .where(*picked)
         .order_by(p.c.due_on, p.c.id)
     )
-    if due_from is not None:
-        query = query.where(p.c.due_on >= due_from)
-    if agreement_ids is not None:
-        query = query.where(p.c.agreement_id.in_(list(agreement_ids)))
-    rows = []
-    for row in session.execute(query):
-        reason = _open_gate_reason(row)
-        rows.append(
-            GateRow(
-                row.id,
-                PayoutState(row.state),
-                row.due_on,
-                row.covers_from,
-                row.amount_ore,
-                row.blocked_reason,
-                row.organisation_id,
-                row.agreement_id,
-                row.diarienummer,
-                row.municipality,
-                reason,
-            )
+    unsigned = unsigned_parties(session, sa.select(p.c.agreement_id).where(*picked))
+    return [
+        GateRow(
+            row.id,
+            PayoutState(row.state),
+            row.due_on,
+            row.covers_from,
+            row.amount_ore,
+            row.blocked_reason,
+            row.organisation_id,
+            row.agreement_id,
+            row.diarienummer,
+            row.municipality,
+            _block(row, unsigned),
         )
-    return rows
+        for row in session.execute(query)
+    ]
 
 
 def run_payouts(
@@ -132,7 +218,8 @@ def run_payouts(
     """Inside the caller's transaction: decide every due payout on `as_of`, audited as
     coming through `origin` (the flows pass FLOW_ORIGIN)."""
     result = PayoutRunResult(as_of)
-    rows = gate_rows(session, due_from=None, due_to=as_of, agreement_ids=agreement_ids)
+    due_to = PAYOUT_DUE.latest_value(as_of)
+    rows = gate_rows(session, due_from=None, due_to=due_to, agreement_ids=agreement_ids)
     by_id = {row.payout_id: row for row in rows}
     releasable: dict[PayoutState, list[int]] = defaultdict(list)
     for row in rows:
@@ -272,43 +359,49 @@ def payout_run(
         return run_payouts(session, as_of=as_of, now=now, origin=origin)
 
 
-def list_payouts(db: Database, state: str | None = None) -> list[dict[str, Any]]:
+def list_payouts(
+    db: Database, state: str | None = None, *, with_block: bool = False
+) -> list[dict[str, Any]]:
     """Every payout with its gate and, when blocked or due, the reason (`iop payouts`).
 
-    One query: the filters pick the payouts, and only the open ones among them are
-    joined to the follow-up their gate depends on (the same inputs as `gate_rows`).
+    `with_block` adds the gate's structured decision under "block" (a `GateBlock` or
+    None), for callers in this process (run summaries); JSON output leaves it out.
+
+    One query for the payouts (only the open ones joined to the follow-up their gate
+    depends on: the same inputs as `gate_rows`) and one for missing signatures.
     """
     p, a, f = t.payouts, t.agreements, t.follow_ups
-    gate_follow_up = sa.and_(
-        p.c.state.in_(OPEN),
-        f.c.agreement_id == p.c.agreement_id,
-        f.c.year == sa.extract("year", p.c.covers_from) - 1,
-    )
-    query = (
-        sa.select(
-            p,
-            *_gate_inputs(),
-        )
-        .select_from(p.join(a, a.c.id == p.c.agreement_id).outerjoin(f, gate_follow_up))
-        .order_by(p.c.due_on, p.c.id)
-    )
+    gate_follow_up = sa.and_(p.c.state.in_(sorted(OPEN_PAYOUT)), _gate_follow_up())
+    picked = []
     if state is not None:
         if state not in {s.value for s in PayoutState}:
             known = ", ".join(s.value for s in PayoutState)
             raise InvalidInput(f"'{state}' is not a payout state ({known})", field="--state")
-        query = query.where(p.c.state == PayoutState(state))
+        picked.append(p.c.state == PayoutState(state))
+    query = (
+        sa.select(p, *_gate_inputs())
+        .select_from(p.join(a, a.c.id == p.c.agreement_id).outerjoin(f, gate_follow_up))
+        .where(*picked)
+        .order_by(p.c.due_on, p.c.id)
+    )
+    open_ones = sa.select(p.c.agreement_id).where(p.c.state.in_(sorted(OPEN_PAYOUT)), *picked)
     with db.read() as session:
+        unsigned = unsigned_parties(session, open_ones)
         rows = list(session.execute(query))
-    return [_listed(row) for row in rows]
+    return [_listed(row, unsigned, with_block) for row in rows]
 
 
-def _listed(row: sa.Row[Any]) -> dict[str, Any]:
+def _listed(
+    row: sa.Row[Any], unsigned: dict[int, tuple[str, ...]], with_block: bool
+) -> dict[str, Any]:
     """One row of `list_payouts`: the gate is "n/a" unless the payout is still open."""
-    if row.state in OPEN:
-        reason = _open_gate_reason(row)
-        gate = "holds" if reason is None else "closed"
+    block = _block(row, unsigned) if row.state in OPEN_PAYOUT else None
+    if row.state in OPEN_PAYOUT:
+        reason = None if block is None else block.reason
+        gate = "holds" if block is None else "closed"
     else:
         reason, gate = None, "n/a"
+    extra = {"block": block} if with_block else {}
     return {
         "id": row.id,
         "diarienummer": row.diarienummer,
@@ -320,16 +413,5 @@ def _listed(row: sa.Row[Any]) -> dict[str, Any]:
         "gate": gate,
         "reason": row.blocked_reason if row.state == "blocked" else reason,
         "released_on": row.released_on.isoformat() if row.released_on else None,
+        **extra,
     }
-
-
-def _open_gate_reason(row: sa.Row[Any]) -> str | None:
-    follow_up = row.follow_up_state
-    return gate_reason(
-        diarienummer=row.diarienummer,
-        agreement_state=AgreementState(row.agreement_state),
-        origin_year=row.origin.year,
-        payout_year=row.covers_from.year,
-        follow_up_state=None if follow_up is None else FollowUpState(follow_up),
-        follow_up_due=row.follow_up_due,
-    )

@@ -15,10 +15,19 @@ import sqlalchemy as sa
 
 from ..adapters import tables as t
 from ..adapters.db import Database
+from ..adapters.rule_sql import due_condition
 from ..clock import Clock
-from ..domain.calendar import renewal_decision_deadline, renewal_window
+from ..domain.deadlines import AGREEMENT_ENDS, FOLLOW_UP_OPENS, PAYOUT, REPORT_DUE, end_dates
+from ..domain.due_rules import MARK_REPORT_OVERDUE
+from ..domain.gate import unblocks
 from ..domain.money import format_sek
-from ..domain.states import AgreementState as A
+from ..domain.states import (
+    AWAITING_REPORT,
+    DONE_FOLLOW_UP,
+    LIVE_AGREEMENT,
+    OPEN_PAYOUT,
+    RENEWABLE_AGREEMENT,
+)
 from ..domain.states import FollowUpState as F
 from ..domain.states import PayoutState as P
 from ..policies import load_policy
@@ -27,7 +36,6 @@ from .payouts import gate_rows
 from .system_day import refuse_future
 
 HORIZON_DAYS = 90
-LIVE = [A.ACTIVE, A.RENEWAL, A.NOT_RENEWED]
 
 
 @dataclass
@@ -74,6 +82,10 @@ def portfolio(db: Database, as_of: date, clock: Clock | None = None) -> Portfoli
             getattr(scope, attr).append(item)
 
     horizon = as_of + timedelta(days=HORIZON_DAYS)
+
+    def overdue_on(column: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+        return due_condition(MARK_REPORT_OVERDUE, column, as_of)
+
     with db.read() as session:
         refuse_future(session, as_of, record="portfolio-report", clock=clock)
         for row in session.execute(
@@ -95,14 +107,14 @@ def portfolio(db: Database, as_of: date, clock: Clock | None = None) -> Portfoli
                         "due": g.due_on.isoformat(),
                         "amount": format_sek(g.amount_ore),
                         "reason": g.blocked_reason or "",
-                        "unblocks": _unblocks(g.reason),
+                        "unblocks": unblocks(g.block),
                     },
                 )
 
         overdue = (
             sa.select(f.c.year, f.c.due_on, f.c.state, a.c.diarienummer, a.c.municipality)
             .join(a, a.c.id == f.c.agreement_id)
-            .where(f.c.state.in_([F.OPEN, F.OVERDUE, F.RETURNED]), f.c.due_on < as_of)
+            .where(f.c.state.in_(sorted(AWAITING_REPORT)), overdue_on(f.c.due_on))
             .order_by(f.c.due_on)
         )
         for row in session.execute(overdue):
@@ -193,14 +205,6 @@ def portfolio(db: Database, as_of: date, clock: Clock | None = None) -> Portfoli
     return Portfolio(as_of, scopes, verify_audit(db))
 
 
-def _unblocks(reason: str | None) -> str:
-    if reason is None:
-        return "the gate holds now: released by the next payout run"
-    if reason.startswith("follow-up "):
-        return f"approval of {reason.split(' is ')[0]}"
-    return reason
-
-
 def _dated_rows(session: Any, as_of: date, horizon: date) -> list[dict[str, Any]]:
     a, p, f = t.agreements, t.payouts, t.follow_ups
     rows: list[dict[str, Any]] = []
@@ -219,37 +223,31 @@ def _dated_rows(session: Any, as_of: date, horizon: date) -> list[dict[str, Any]
     for r in session.execute(
         sa.select(p.c.due_on, p.c.amount_ore, a.c.diarienummer, a.c.municipality)
         .join(a, a.c.id == p.c.agreement_id)
-        .where(p.c.state.in_([P.PLANNED, P.BLOCKED]), p.c.due_on.between(as_of, horizon))
+        .where(p.c.state.in_(sorted(OPEN_PAYOUT)), p.c.due_on.between(as_of, horizon))
     ):
-        row(r.due_on, "payout", r.diarienummer, r.municipality, format_sek(r.amount_ore))
+        row(r.due_on, PAYOUT, r.diarienummer, r.municipality, format_sek(r.amount_ore))
     for r in session.execute(
         sa.select(f.c.year, f.c.opens_on, f.c.due_on, f.c.state, a.c.diarienummer, a.c.municipality)
         .join(a, a.c.id == f.c.agreement_id)
         .where(
-            f.c.state.not_in([F.APPROVED, F.CANCELLED]),
+            f.c.state.not_in(sorted(DONE_FOLLOW_UP)),
             sa.or_(f.c.due_on.between(as_of, horizon), f.c.opens_on.between(as_of, horizon)),
         )
     ):
         if as_of <= r.opens_on <= horizon:
-            row(r.opens_on, "follow_up_opens", r.diarienummer, r.municipality, str(r.year))
+            row(r.opens_on, FOLLOW_UP_OPENS, r.diarienummer, r.municipality, str(r.year))
         if as_of <= r.due_on <= horizon and r.state != F.SUBMITTED:
-            row(r.due_on, "report_due", r.diarienummer, r.municipality, str(r.year))
+            row(r.due_on, REPORT_DUE, r.diarienummer, r.municipality, str(r.year))
     for r in session.execute(
         sa.select(a.c.end, a.c.state, a.c.diarienummer, a.c.municipality).where(
-            a.c.state.in_(LIVE), a.c.end.between(as_of, horizon + timedelta(days=400))
+            a.c.state.in_(sorted(LIVE_AGREEMENT)),
+            a.c.end.between(as_of, horizon + timedelta(days=400)),
         )
     ):
-        policy = load_policy(r.municipality)
-        opens, closes = renewal_window(r.end, policy.renewal_window_months)
-        deadline = renewal_decision_deadline(r.end, policy.renewal_decision_months_before_end)
-        dated = [(r.end, "agreement_ends")]
-        if r.state != A.NOT_RENEWED:
-            dated += [
-                (opens, "renewal_window_opens"),
-                (closes, "renewal_window_closes"),
-                (deadline, "renewal_decision_deadline"),
-            ]
-        for due, kind in dated:
+        dated = end_dates(r.end, load_policy(r.municipality))
+        if r.state not in RENEWABLE_AGREEMENT:
+            dated = {AGREEMENT_ENDS: dated[AGREEMENT_ENDS]}  # renewal declined: nothing to renew
+        for kind, due in dated.items():
             if as_of <= due <= horizon:
                 row(due, kind, r.diarienummer, r.municipality, "")
     return rows

@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session
 
 from ..adapters import tables as t
 from ..adapters.db import Database
+from ..adapters.rule_sql import due_condition
 from ..clock import Clock
+from ..domain import due_rules as due
 from ..domain import reminders as r
-from ..domain.calendar import renewal_decision_deadline
 from ..domain.machines import sources
 from ..domain.roles import DEFAULT_ORIGIN, Origin
-from ..domain.states import AgreementState as A
-from ..domain.states import FollowUpState as F
+from ..domain.states import LIVE_AGREEMENT, RENEWABLE_AGREEMENT, UNSUBMITTED_FOLLOW_UP
 from ..policies import load_policy, preset_names
 from .outbox import Notice, record
 from .setwise import Change, transition_rows, write_audit
@@ -47,13 +47,20 @@ def sweep(
     audited as coming through `origin` (the flows pass FLOW_ORIGIN)."""
     a, f, c = t.agreements, t.follow_ups, t.repayment_claims
     result = SweepResult(as_of)
+    policies = {key: load_policy(key) for key in preset_names()}
+
+    def when(rule: due.DueRule, table: sa.Table) -> sa.ColumnElement[bool]:
+        return due_condition(
+            rule, table.c[rule.field], as_of, policies=policies, municipality=a.c.municipality
+        )
+
     changes = result.changes
     changes += transition_rows(
         session,
         f,
         "follow_up",
-        "open_follow_up",
-        f.c.opens_on <= as_of,
+        due.OPEN_FOLLOW_UP.trigger,
+        when(due.OPEN_FOLLOW_UP, f),
         key=sa.cast(f.c.year, sa.String),
         reason="opening day reached",
     )
@@ -61,8 +68,8 @@ def sweep(
         session,
         f,
         "follow_up",
-        "mark_report_overdue",
-        f.c.due_on < as_of,
+        due.MARK_REPORT_OVERDUE.trigger,
+        when(due.MARK_REPORT_OVERDUE, f),
         key=sa.cast(f.c.year, sa.String),
         reason="report not submitted by its due date",
     )
@@ -71,19 +78,17 @@ def sweep(
         session,
         a,
         "agreement",
-        "end",
-        a.c.end < as_of,
+        due.END.trigger,
+        when(due.END, a),
         key=a.c.diarienummer,
         reason="period over, not renewed",
     )
-    # The window opens on 1 January of the final year, i.e. when the end date falls
-    # within the current calendar year.
     changes += transition_rows(
         session,
         a,
         "agreement",
-        "start_renewal",
-        sa.and_(a.c.end >= as_of, a.c.end <= date(as_of.year, 12, 31)),
+        due.START_RENEWAL.trigger,
+        when(due.START_RENEWAL, a),
         key=a.c.diarienummer,
         reason="renewal window opened",
     )
@@ -91,8 +96,8 @@ def sweep(
         session,
         c,
         "claim",
-        "mark_claim_overdue",
-        c.c.due_on < as_of,
+        due.MARK_CLAIM_OVERDUE.trigger,
+        when(due.MARK_CLAIM_OVERDUE, c),
         key=sa.cast(c.c.id, sa.String),
         reason="claim not settled by its due date",
     )
@@ -118,11 +123,6 @@ def daily_sweep(
         return sweep(session, as_of=as_of, now=now, origin=origin)
 
 
-UNSUBMITTED = [F.PLANNED, F.OPEN, F.OVERDUE, F.RETURNED]
-RENEWABLE = [A.ACTIVE, A.RENEWAL]
-RUNNING = [A.ACTIVE, A.RENEWAL, A.NOT_RENEWED]
-
-
 def report_reminders(session: Session, as_of: date) -> list[Notice]:
     """Reports not yet submitted whose due date is near or recently passed."""
     a, f = t.agreements, t.follow_ups
@@ -132,7 +132,7 @@ def report_reminders(session: Session, as_of: date) -> list[Notice]:
     query = (
         sa.select(f.c.agreement_id, f.c.year, f.c.due_on, a.c.municipality, a.c.diarienummer)
         .join(a, a.c.id == f.c.agreement_id)
-        .where(f.c.state.in_(UNSUBMITTED), f.c.due_on.between(earliest, latest))
+        .where(f.c.state.in_(sorted(UNSUBMITTED_FOLLOW_UP)), f.c.due_on.between(earliest, latest))
     )
     notices = []
     for row in session.execute(query):
@@ -147,12 +147,13 @@ def renewal_reminders(session: Session, as_of: date) -> list[Notice]:
     """Agreements in or near their final year that are not yet renewed or declined."""
     a = t.agreements
     query = sa.select(a.c.id, a.c.end, a.c.municipality, a.c.diarienummer).where(
-        a.c.state.in_(RENEWABLE), a.c.end.between(as_of, as_of + timedelta(days=400))
+        a.c.state.in_(sorted(RENEWABLE_AGREEMENT)),
+        a.c.end.between(as_of, as_of + timedelta(days=400)),
     )
     notices = []
     for row in session.execute(query):
         policy = load_policy(row.municipality)
-        deadline = renewal_decision_deadline(row.end, policy.renewal_decision_months_before_end)
+        deadline = r.renewal_subject(row.end, policy)
         stage = r.current(r.renewal_stages(row.end, policy), as_of)
         if stage is not None and as_of <= deadline:
             facts = {"diarienummer": row.diarienummer, "end": row.end, "deadline": deadline}
@@ -163,7 +164,7 @@ def renewal_reminders(session: Session, as_of: date) -> list[Notice]:
 def ending_notices(session: Session, as_of: date) -> list[Notice]:
     a = t.agreements
     query = sa.select(a.c.id, a.c.end, a.c.diarienummer).where(
-        a.c.state.in_(RUNNING),
+        a.c.state.in_(sorted(LIVE_AGREEMENT)),
         a.c.end.between(as_of, as_of + timedelta(days=r.ENDING_NOTICE_DAYS)),
     )
     notices = []

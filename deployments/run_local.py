@@ -20,14 +20,14 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from deployments.schedules import DEPLOYMENTS, TIMEZONE  # noqa: E402
-from iop_workflow.config import STOCKHOLM, data_folder, get_settings  # noqa: E402
+from iop_workflow.bootstrap import App, app  # noqa: E402
+from iop_workflow.config import STOCKHOLM, data_folder  # noqa: E402
 from iop_workflow.orchestration.processes import die_with_parent, stop  # noqa: E402
 
 
@@ -59,18 +59,17 @@ def environment(port: int, var: Path, database_url: str) -> dict[str, str]:
     return env
 
 
-def prepare_database(url: str) -> None:
-    from iop_workflow.adapters.db import Database
+def prepare_database(application: App) -> None:
     from iop_workflow.service.importer import import_file
     from iop_workflow.service.views import list_agreements
 
-    db = Database(url)
+    db = application.database
     db.upgrade()
     if not list_agreements(db):
         for name in ("mjolby.yaml", "kramfors.yaml"):
-            import_file(db, str(ROOT / "examples" / name), now=datetime.now(tz=UTC))
+            import_file(db, str(ROOT / "examples" / name), now=application.clock.now())
             say(f"imported examples/{name}")
-    db.dispose()
+    db.dispose()  # its connections: this process only waits from here on
 
 
 def wait_healthy(url: str, server: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
@@ -143,13 +142,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--until-ready", action="store_true")
     parser.add_argument("--var", type=Path, default=None)
     args = parser.parse_args(argv)
-    settings = get_settings()
+    application = app()
+    settings = application.settings
     var: Path = (args.var or Path(data_folder(settings).where)).resolve()
     var.mkdir(parents=True, exist_ok=True)
     port = free_port(settings.prefect_port)
-    database_url = settings.database_url or default_database_url()
+    database_url = settings.database_url or default_database_url(settings)
     env = environment(port, var, database_url)
-    prepare_database(database_url)
+    prepare_database(application)
     log_path = var / "prefect-server.log"
     log = open(log_path, "ab")  # noqa: SIM115 (open for the server's life)
     server = subprocess.Popen(
@@ -168,7 +168,7 @@ def main(argv: list[str]) -> int:
         say(f"Product database:  {database_url}")
         say("In another shell, to run flows by hand on this server and see them here:")
         say(f"  export PREFECT_API_URL={env['PREFECT_API_URL']}")
-        if "IOP_DATABASE_URL" in os.environ:
+        if settings.database_url is not None:  # set by IOP_DATABASE_URL
             say(f"  export IOP_DATABASE_URL={database_url}")
         serving = subprocess.Popen(
             [sys.executable, str(ROOT / "deployments" / "serve.py")],

@@ -10,13 +10,13 @@ from prefect import flow, task
 from flows.shared_tasks import deliver, publish, summarise
 from iop_workflow.domain.roles import FLOW_ORIGIN
 from iop_workflow.orchestration import run_summary
-from iop_workflow.orchestration.runtime import business_day, database, now_utc
+from iop_workflow.orchestration.runtime import business_day, clock, database
 from iop_workflow.service.sweep import daily_sweep as sweep_service
 
 
 @task(name="sweep-deadlines")
 def sweep_deadlines(as_of: date) -> dict[str, Any]:
-    result = sweep_service(database(), as_of=as_of, now=now_utc(), origin=FLOW_ORIGIN)
+    result = sweep_service(database(), as_of=as_of, now=clock().now(), origin=FLOW_ORIGIN)
     triggers = sorted({c.trigger for c in result.changes})
     return {
         "as_of": as_of.isoformat(),

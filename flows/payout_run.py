@@ -10,14 +10,14 @@ from prefect import flow, task
 from flows.shared_tasks import deliver, publish, summarise
 from iop_workflow.domain.roles import FLOW_ORIGIN
 from iop_workflow.orchestration import run_summary
-from iop_workflow.orchestration.runtime import business_day, database, now_utc
+from iop_workflow.orchestration.runtime import business_day, clock, database
 from iop_workflow.service.payouts import list_payouts
 from iop_workflow.service.payouts import payout_run as payout_service
 
 
 @task(name="decide-payouts")
 def decide_payouts(as_of: date) -> dict[str, Any]:
-    result = payout_service(database(), as_of=as_of, now=now_utc(), origin=FLOW_ORIGIN)
+    result = payout_service(database(), as_of=as_of, now=clock().now(), origin=FLOW_ORIGIN)
     return {
         "as_of": as_of.isoformat(),
         "released": result.count("release_payout"),
@@ -42,7 +42,7 @@ def payout_run(as_of: date | None = None) -> dict[str, Any]:
     summary["events_published"] = publish(summary)
     summary["notifications"] = deliver(summary)
     # What stays blocked after this run, and why: said even when the run changed nothing.
-    blocked = list_payouts(database(), state="blocked")
+    blocked = list_payouts(database(), state="blocked", with_block=True)
     summarise(
         key=run_summary.PAYOUT_KEY,
         markdown=run_summary.payout_markdown(summary, blocked),

@@ -10,14 +10,14 @@ from prefect.artifacts import create_markdown_artifact
 from iop_workflow.notify import deliver_pending
 from iop_workflow.orchestration import delivery_report
 from iop_workflow.orchestration.events import publish_events
-from iop_workflow.orchestration.runtime import database, now_utc
+from iop_workflow.orchestration.runtime import clock, database
 
 
 @task(name="deliver-notifications", retries=1, retry_delay_seconds=[30])
 def deliver(_: object = None) -> dict[str, Any]:
     # Failed sends are recorded and retried on later runs; only a broken config raises.
     # They are reported in the dashboard instead (a WARNING and an artifact).
-    now = now_utc()
+    now = clock().now()
     report = deliver_pending(database(), now=now)
     delivery_report.publish(report, now=now)
     return report.as_dict()

@@ -21,6 +21,11 @@ from .config import today_in_stockholm
 from .domain.errors import InvalidInput
 
 
+def now_utc() -> datetime:
+    """The moment, in UTC: what is stored (audit records, notifications, leases)."""
+    return datetime.now(tz=UTC)
+
+
 @dataclass(frozen=True)
 class Clock:
     """`fixed_day`: the system's day for a test; `free`: any day is the system's day."""
@@ -29,7 +34,7 @@ class Clock:
     free: bool = False
 
     def now(self) -> datetime:
-        return datetime.now(tz=UTC)
+        return now_utc()
 
     def today(self) -> date:
         return self.fixed_day or today_in_stockholm(self.now())

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -18,7 +19,28 @@ APP_NAME = "iop-workflow"
 DATABASE_FILE = "iop.db"
 
 
-class Settings(BaseSettings):
+def _set_when_not_empty(value: object) -> object:
+    """IOP_DEBUG as it has always been read: any non-empty value switches it on."""
+    return bool(value) if isinstance(value, str) else value
+
+
+class _DebugSetting(BaseSettings):
+    """The setting that says how to report an error, readable even when another setting
+    is invalid (`debug_enabled`)."""
+
+    model_config = SettingsConfigDict(env_prefix="IOP_", extra="ignore")
+
+    debug: Annotated[bool, BeforeValidator(_set_when_not_empty)] = Field(
+        default=False,
+        description="Any non-empty value: an unexpected error in a command shows its "
+        "traceback instead of one line",
+    )
+
+
+class Settings(_DebugSetting):
+    """Every IOP_ setting of the product, one field each (the variable is IOP_ + the
+    field name in capitals)."""
+
     model_config = SettingsConfigDict(env_prefix="IOP_", extra="ignore")
 
     database_url: str | None = Field(
@@ -75,6 +97,15 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def debug_enabled() -> bool:
+    """`Settings.debug`; when some other setting is invalid (that is the error being
+    reported), IOP_DEBUG alone."""
+    try:
+        return get_settings().debug
+    except ValidationError:
+        return _DebugSetting().debug
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from typing import Any
 def iop_command() -> list[str]:
     """The installed console script `iop`; the module itself when it is not installed."""
     script = Path(sys.executable).with_name("iop")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "iop_workflow.cli"]
+    module = [sys.executable, "-m", "iop_workflow.entrypoints.cli"]
+    return [str(script)] if script.exists() else module
 
 
 @dataclass(frozen=True)

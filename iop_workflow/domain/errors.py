@@ -34,8 +34,10 @@ class InvalidStep(RuleViolation):
 
 
 class GuardRefused(RuleViolation):
-    def __init__(self, trigger: str, reason: str) -> None:
-        self.trigger, self.reason = trigger, reason
+    def __init__(self, trigger: str, reason: str, guard: str | None = None) -> None:
+        # `guard`: the name of the guard that refused (set by guards.guard), so a caller
+        # can say which rule it was without reading the message.
+        self.trigger, self.reason, self.guard = trigger, reason, guard
         super().__init__(f"step '{trigger}' refused: {reason}")
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 from .model import MUNICIPALITY_PARTY, Agreement, Payout
 from .states import PAYING_AGREEMENT, AgreementState, DecisionKind, DecisionOutcome, FollowUpState
@@ -97,6 +98,20 @@ class GateBlock:
     follow_up_year: int | None = None
     follow_up_state: FollowUpState | None = None
     report_due: date | None = None
+    agreement_state: AgreementState | None = None  # NOT_PAYING: the state that pays nothing
+    unsigned: tuple[str, ...] = ()  # NOT_SIGNED: the parties, as people read them
+
+    def facts(self) -> dict[str, Any]:
+        """The block as plain JSON values: a notice keeps these, and its Swedish text is
+        written from them (notify/wording.py), never from `reason`."""
+        return {
+            "kind": self.kind.value,
+            "follow_up_year": self.follow_up_year,
+            "follow_up_state": None if self.follow_up_state is None else self.follow_up_state.value,
+            "report_due": None if self.report_due is None else self.report_due.isoformat(),
+            "agreement_state": None if self.agreement_state is None else self.agreement_state.value,
+            "unsigned": list(self.unsigned),
+        }
 
     @property
     def reason(self) -> str:
@@ -126,12 +141,15 @@ def decide(facts: GateFacts) -> GateBlock | None:
             GateKind.NOT_PAYING,
             f"agreement {facts.diarienummer} is {state.value}",
             "nothing is paid",
+            agreement_state=state,
         )
     if not facts.approved:
         return GateBlock(GateKind.NO_DECISION, "no approving nämnd decision is recorded")
     if facts.unsigned:
         return GateBlock(
-            GateKind.NOT_SIGNED, f"agreement not signed by {', '.join(facts.unsigned)}"
+            GateKind.NOT_SIGNED,
+            f"agreement not signed by {', '.join(facts.unsigned)}",
+            unsigned=facts.unsigned,
         )
     year = gate_year(facts.covers_from)
     if year < facts.origin_year:

@@ -1,8 +1,9 @@
 """The rules of each step. A guard returns True or raises `GuardRefused` with its reason
 (or `InvalidInput` naming the field, when what is missing is an input of the step).
 
-Guards read the step's parsed input from `ctx.values` (set before the machine
-fires) and never change anything, so a refused step leaves every object as it was.
+Guards read the step's typed input from `ctx.command` (commands.py) and what `prepare`
+derived from it from `ctx.values` (both set before the machine fires), and never
+change anything, so a refused step leaves every object as it was.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from . import calendar as cal
 from . import due_rules as due
+from .commands import AssessCommand, PlanCommand, TerminateCommand
 from .context import StepContext
 from .deadlines import follow_up_years
 from .errors import GuardRefused, InvalidInput
@@ -20,23 +22,26 @@ from .gate import gate_block, has_approving_decision, missing_signatures, party_
 from .model import MUNICIPALITY_PARTY, FollowUp
 from .money import format_sek
 from .states import (
+    DONE_FOLLOW_UP,
+    OPEN_CLAIM,
+    OPEN_PAYOUT,
     AgreementState,
-    ClaimState,
     DecisionOutcome,
-    FollowUpState,
     PayoutState,
     Role,
     Verdict,
 )
 
-# A payout not yet released or cancelled: money the agreement still owes or withholds.
-OPEN_PAYOUT = frozenset({PayoutState.PLANNED, PayoutState.BLOCKED})
-
 
 def guard(rule: Callable[[StepContext], None]) -> Callable[[Any], bool]:
     @wraps(rule)
     def check(event: Any) -> bool:
-        rule(event.kwargs["ctx"])
+        try:
+            rule(event.kwargs["ctx"])
+        except GuardRefused as refused:
+            if refused.guard is None:
+                refused.guard = rule.__name__
+            raise
         return True
 
     return check
@@ -51,9 +56,10 @@ def refuse(ctx: StepContext, reason: str) -> None:
 
 @guard
 def criterion_known(ctx: StepContext) -> None:
-    if ctx.policy.criterion(ctx.values["criterion"]) is None:
+    criterion = ctx.command_as(AssessCommand).criterion
+    if ctx.policy.criterion(criterion) is None:
         keys = ", ".join(c.key for c in ctx.policy.criteria)
-        refuse(ctx, f"'{ctx.values['criterion']}' is not a {ctx.policy.key} criterion ({keys})")
+        refuse(ctx, f"'{criterion}' is not a {ctx.policy.key} criterion ({keys})")
 
 
 @guard
@@ -84,7 +90,7 @@ def registered_if_required(ctx: StepContext) -> None:
 
 @guard
 def reason_given(ctx: StepContext) -> None:
-    if not ctx.values.get("reason"):
+    if not ctx.command.reason:
         refuse(ctx, "a reason is required (--set reason=...)")
 
 
@@ -94,14 +100,15 @@ def reason_given(ctx: StepContext) -> None:
 @guard
 def dialogue_outcome_recorded(ctx: StepContext) -> None:
     a = ctx.agreement
+    given = ctx.command_as(PlanCommand).given()
     for name, value in (
         ("goals", a.goals),
         ("purpose", a.purpose),
         ("target_group", a.target_group),
     ):
-        if not ctx.values.get(name, value):
+        if not given.get(name, value):
             refuse(ctx, f"the dialogue's {name} is not recorded")
-    if not ctx.values.get("indicators", a.indicators):
+    if not given.get("indicators", a.indicators):
         refuse(ctx, "no indicators: the yearly report's statistics must be named")
 
 
@@ -204,7 +211,9 @@ def amendment_ok(ctx: StepContext) -> None:
     if new_end < ctx.today:
         refuse(ctx, f"the new end date {new_end} has already passed")
     released_after = [
-        p for p in ctx.agreement.payouts if p.state.value == "released" and p.covers_from > new_end
+        p
+        for p in ctx.agreement.payouts
+        if p.state is PayoutState.RELEASED and p.covers_from > new_end
     ]
     if released_after:
         refuse(ctx, f"a payout covering {released_after[0].covers_from} is already released")
@@ -260,7 +269,7 @@ def period_over(ctx: StepContext) -> None:
 
 @guard
 def termination_date_ok(ctx: StepContext) -> None:
-    when = ctx.values["date"]
+    when = ctx.command_as(TerminateCommand).date
     if not ctx.agreement.start <= when <= ctx.agreement.end:
         refuse(ctx, f"termination date {when} is outside the period")
     if when > ctx.today:
@@ -282,9 +291,8 @@ def nothing_owed(ctx: StepContext) -> None:
 
 @guard
 def final_follow_up_done(ctx: StepContext) -> None:
-    done = {FollowUpState.APPROVED, FollowUpState.CANCELLED}
     for follow_up in ctx.agreement.follow_ups:
-        if follow_up.state not in done:
+        if follow_up.state not in DONE_FOLLOW_UP:
             refuse(ctx, f"follow-up {follow_up.year} is {follow_up.state.value}, not approved")
 
 
@@ -320,9 +328,8 @@ def payouts_done(ctx: StepContext) -> None:
 
 @guard
 def claims_settled(ctx: StepContext) -> None:
-    open_states = {ClaimState.RAISED, ClaimState.OVERDUE}
     for claim in ctx.agreement.claims:
-        if claim.state in open_states:
+        if claim.state in OPEN_CLAIM:
             refuse(ctx, f"claim {claim.id} of {format_sek(claim.amount_ore)} is not settled")
 
 

@@ -15,6 +15,14 @@ from typing import Any
 from transitions import Machine
 
 from . import guards as g
+from .states import (
+    AWAITING_REPORT,
+    LIVE_AGREEMENT,
+    OPEN_CLAIM,
+    OPEN_PAYOUT,
+    RENEWABLE_AGREEMENT,
+    UNSUBMITTED_FOLLOW_UP,
+)
 from .states import AgreementState as A
 from .states import ClaimState as C
 from .states import FollowUpState as F
@@ -27,7 +35,13 @@ def _t(trigger: str, source: Any, dest: Any, *conds: Guard) -> dict[str, Any]:
     return {"trigger": trigger, "source": source, "dest": dest, "conditions": list(conds)}
 
 
-LIVE = [A.ACTIVE, A.RENEWAL, A.NOT_RENEWED]
+def _in(group: frozenset[Any]) -> list[Any]:
+    """A state group (domain/states.py) as a transition source, in declaration order."""
+    kind = type(next(iter(group)))
+    return [state for state in kind if state in group]
+
+
+LIVE = _in(LIVE_AGREEMENT)
 
 AGREEMENT_TRANSITIONS = [
     _t("assess_criterion", A.INITIATIVE, None, g.criterion_known),
@@ -67,7 +81,7 @@ AGREEMENT_TRANSITIONS = [
         g.period_ok,
         g.support_covers_period,
     ),
-    _t("decline_renewal", [A.ACTIVE, A.RENEWAL], A.NOT_RENEWED),
+    _t("decline_renewal", _in(RENEWABLE_AGREEMENT), A.NOT_RENEWED),
     _t("end", LIVE, A.ENDED, g.period_over),
     _t("terminate", LIVE, A.TERMINATED, g.termination_date_ok, g.reason_given),
     _t("raise_claim", [A.TERMINATED, A.ENDED], A.REPAYMENT, g.money_owed),
@@ -79,7 +93,7 @@ AGREEMENT_TRANSITIONS = [
 FOLLOW_UP_TRANSITIONS = [
     _t("open_follow_up", F.PLANNED, F.OPEN, g.follow_up_opening_reached),
     _t("receive_document", [F.OPEN, F.OVERDUE, F.RETURNED, F.SUBMITTED], None, g.document_ok),
-    _t("submit_report", [F.OPEN, F.OVERDUE, F.RETURNED], F.SUBMITTED),
+    _t("submit_report", _in(AWAITING_REPORT), F.SUBMITTED),
     _t(
         "approve_follow_up",
         F.SUBMITTED,
@@ -91,7 +105,7 @@ FOLLOW_UP_TRANSITIONS = [
     ),
     _t("return_follow_up", F.SUBMITTED, F.RETURNED, g.reason_given, g.not_before_submission),
     _t("mark_report_overdue", [F.OPEN, F.RETURNED], F.OVERDUE, g.report_past_due),
-    _t("cancel_follow_up", [F.PLANNED, F.OPEN, F.OVERDUE, F.RETURNED], F.CANCELLED),
+    _t("cancel_follow_up", _in(UNSUBMITTED_FOLLOW_UP), F.CANCELLED),
 ]
 
 # Steps only the schedule sync fires (schedule.py), never a person or a flow: no role
@@ -104,9 +118,9 @@ FOLLOW_UP_SYNC_TRANSITIONS = [
 ]
 
 PAYOUT_TRANSITIONS = [
-    _t("release_payout", [P.PLANNED, P.BLOCKED], P.RELEASED, g.payout_due, g.gate_holds),
-    _t("block_payout", [P.PLANNED, P.BLOCKED], P.BLOCKED, g.payout_due, g.gate_fails),
-    _t("cancel_payout", [P.PLANNED, P.BLOCKED], P.CANCELLED),
+    _t("release_payout", _in(OPEN_PAYOUT), P.RELEASED, g.payout_due, g.gate_holds),
+    _t("block_payout", _in(OPEN_PAYOUT), P.BLOCKED, g.payout_due, g.gate_fails),
+    _t("cancel_payout", _in(OPEN_PAYOUT), P.CANCELLED),
 ]
 
 PAYOUT_SYNC_TRANSITIONS = [
@@ -119,9 +133,9 @@ SYNC_ONLY_TRIGGERS: frozenset[str] = frozenset(
 
 CLAIM_TRANSITIONS = [
     _t("mark_claim_overdue", C.RAISED, C.OVERDUE, g.claim_past_due),
-    _t("record_claim_paid", [C.RAISED, C.OVERDUE], C.PAID),
-    _t("offset_claim", [C.RAISED, C.OVERDUE], C.OFFSET),
-    _t("write_off_claim", [C.RAISED, C.OVERDUE], C.WRITTEN_OFF, g.reason_given),
+    _t("record_claim_paid", _in(OPEN_CLAIM), C.PAID),
+    _t("offset_claim", _in(OPEN_CLAIM), C.OFFSET),
+    _t("write_off_claim", _in(OPEN_CLAIM), C.WRITTEN_OFF, g.reason_given),
 ]
 
 DEFINITIONS: dict[str, tuple[type[StrEnum], Any, list[dict[str, Any]]]] = {

@@ -20,18 +20,14 @@ from datetime import date, timedelta
 from .context import StepContext
 from .deadlines import effective_payout_dates, follow_up_dates, follow_up_years
 from .firing import fire_machine
-from .guards import OPEN_PAYOUT as OPEN_PAYOUT  # planned or blocked; defined with the guards
 from .instalments import plan_instalments, split_shares
 from .model import Agreement, FollowUp, Payout
 from .money import split_largest_remainder
-from .states import CancelCause, FollowUpState, PayoutState
+from .states import OPEN_PAYOUT as OPEN_PAYOUT
+from .states import UNSUBMITTED_FOLLOW_UP, CancelCause, FollowUpState, PayoutState
 
-CANCELLABLE_FOLLOW_UP = {
-    FollowUpState.PLANNED,
-    FollowUpState.OPEN,
-    FollowUpState.OVERDUE,
-    FollowUpState.RETURNED,
-}
+# A follow-up whose report has not been handed in can still be cancelled with its year.
+CANCELLABLE_FOLLOW_UP = UNSUBMITTED_FOLLOW_UP
 
 
 def last_active_day(agreement: Agreement) -> date:

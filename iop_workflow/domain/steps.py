@@ -1,7 +1,9 @@
 """What each step reads from its input (`prepare`) and what it changes (`apply`).
 
-`prepare` runs before the guards and only parses; `apply` runs after the machine
-changed state, so a refused step never leaves a half-applied change behind.
+The step's input is parsed before `prepare` into its typed command (commands.py,
+`ctx.command`); `prepare` runs before the guards and only derives what they check
+(the period, the decision, the claims) into `ctx.values`; `apply` runs after the
+machine changed state, so a refused step never leaves a half-applied change behind.
 """
 
 from __future__ import annotations
@@ -10,10 +12,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from . import limits
+from .commands import (
+    DIALOGUE_TEXTS,
+    AmendCommand,
+    AssessCommand,
+    DecisionCommand,
+    DocumentCommand,
+    PlanCommand,
+    RaiseClaimCommand,
+    RenewCommand,
+    ReportCommand,
+    SignCommand,
+    SubmitCommand,
+    TerminateCommand,
+)
 from .context import StepContext
+from .due_rules import PAYOUT_DUE
 from .errors import InvalidInput
 from .firing import fire_machine
+from .gate import gate_block, payout_block_reason
 from .model import (
     MUNICIPALITY_PARTY,
     Amendment,
@@ -24,7 +41,7 @@ from .model import (
     Signature,
     YearSupport,
 )
-from .money import format_sek, parse_sek
+from .money import format_sek
 from .repayment import pro_rata_repayment
 from .schedule import OPEN_PAYOUT, cancel, claim_due, sync_schedule
 from .states import (
@@ -33,11 +50,9 @@ from .states import (
     ClaimKind,
     DecisionKind,
     DecisionOutcome,
-    DocumentKind,
     FollowUpState,
     PayoutState,
     Role,
-    Verdict,
 )
 
 Hook = Callable[[StepContext], None]
@@ -53,26 +68,18 @@ class Step:
     apply: Hook = _nothing
 
 
-def _reason(ctx: StepContext) -> None:
-    ctx.values["reason"] = ctx.data.text("reason") or ""
+def _base(ctx: StepContext) -> None:
+    """What every step derives: the period, unchanged unless the step sets another."""
     ctx.values.setdefault("period", (ctx.agreement.start, ctx.agreement.end))
 
 
-def _support(ctx: StepContext) -> dict[int, int]:
-    support = {s.year: s.amount_ore for s in ctx.agreement.support}
-    record = f"step '{ctx.trigger}'"
-    for key, value in ctx.data.prefixed("support").items():
-        if not (key.isascii() and key.isdigit()):
-            raise InvalidInput(f"'{key}' is not a year", record=record, field=f"support.{key}")
-        problem = limits.year_problem(int(key) if len(key) <= 4 else limits.LAST_YEAR + 1)
-        if problem is not None:
-            raise InvalidInput(
-                problem if len(key) <= 4 else f"{key[:12]} is not a year",
-                record=record,
-                field=f"support.{key}",
-            )
-        support[int(key)] = parse_sek(value, record=record, field=f"support.{key}")
-    return support
+def reason_of(ctx: StepContext) -> str:
+    return ctx.command.reason or ""
+
+
+def _support(ctx: StepContext, given: dict[int, int]) -> dict[int, int]:
+    """The economic plan after the step: the agreement's, with the years `given`."""
+    return {**{s.year: s.amount_ore for s in ctx.agreement.support}, **given}
 
 
 def _set_support(ctx: StepContext) -> None:
@@ -85,75 +92,56 @@ def _set_support(ctx: StepContext) -> None:
             ctx.agreement.support.append(YearSupport(year=year, amount_ore=amount))
 
 
-def _period(ctx: StepContext) -> None:
-    _reason(ctx)
-    start = ctx.data.date("start") or ctx.agreement.start
-    end = ctx.data.date("end") or ctx.agreement.end
+def _period(ctx: StepContext, command: PlanCommand | SubmitCommand) -> None:
+    _base(ctx)
+    start = command.start or ctx.agreement.start
+    end = command.end or ctx.agreement.end
     ctx.values["period"] = (start, end)
 
 
 # --- agreement ----------------------------------------------------------------
 
 
-def prepare_assess(ctx: StepContext) -> None:
-    _reason(ctx)
-    ctx.values["criterion"] = ctx.data.text("criterion", required=True, limit=limits.CRITERION)
-    ctx.values["verdict"] = ctx.data.choice("verdict", Verdict, required=True)
-    ctx.values["motivation"] = ctx.data.text("motivation", required=True)
-
-
 def apply_assess(ctx: StepContext) -> None:
-    key = ctx.values["criterion"]
+    command = ctx.command_as(AssessCommand)
+    key = command.criterion
     earlier = next((a for a in ctx.agreement.assessments if a.criterion == key), None)
     if earlier is not None:
         # Update in place: a delete plus an insert of the same (agreement, criterion) is
         # flushed insert-first and breaks the table's unique key.
-        earlier.verdict, earlier.motivation = ctx.values["verdict"], ctx.values["motivation"]
+        earlier.verdict, earlier.motivation = command.verdict, command.motivation
         earlier.assessed_by, earlier.assessed_on = ctx.actor.name, ctx.today
         return
     ctx.agreement.assessments.append(
         CriterionAssessment(
             criterion=key,
-            verdict=ctx.values["verdict"],
-            motivation=ctx.values["motivation"],
+            verdict=command.verdict,
+            motivation=command.motivation,
             assessed_by=ctx.actor.name,
             assessed_on=ctx.today,
         )
     )
 
 
-TEXT_FIELDS = ("goals", "values", "purpose", "target_group")
+TEXT_FIELDS = DIALOGUE_TEXTS
 
 
 def prepare_plan(ctx: StepContext) -> None:
-    _period(ctx)
-    for name in TEXT_FIELDS:
-        if ctx.data.has(name):
-            ctx.values[name] = ctx.data.text(name)
-    if ctx.data.has("indicators"):
-        raw = ctx.data.raw["indicators"]
-        ctx.data.used.add("indicators")
-        items = raw if isinstance(raw, list) else str(raw).split(",")
-        indicators = [str(i).strip() for i in items if str(i).strip()]
-        for indicator in indicators:
-            problem = limits.text_problem(indicator)
-            if problem is not None:
-                raise InvalidInput(problem, record=f"step '{ctx.trigger}'", field="indicators")
-        ctx.values["indicators"] = indicators
+    _period(ctx, ctx.command_as(PlanCommand))
 
 
 def apply_plan(ctx: StepContext) -> None:
     a = ctx.agreement
-    for name in (*TEXT_FIELDS, "indicators"):
-        if name in ctx.values:
-            setattr(a, name, ctx.values[name])
+    for name, value in ctx.command_as(PlanCommand).given().items():
+        setattr(a, name, value)
     a.start, a.end = ctx.values["period"]
     a.first_start = a.start
 
 
 def prepare_submit(ctx: StepContext) -> None:
-    _period(ctx)
-    ctx.values["support"] = _support(ctx)
+    command = ctx.command_as(SubmitCommand)
+    _period(ctx, command)
+    ctx.values["support"] = _support(ctx, command.support)
 
 
 def apply_submit(ctx: StepContext) -> None:
@@ -162,14 +150,20 @@ def apply_submit(ctx: StepContext) -> None:
     _set_support(ctx)
 
 
-def _decision(ctx: StepContext, kind: DecisionKind, outcome: DecisionOutcome, period: int) -> None:
+def _decision(
+    ctx: StepContext,
+    command: DecisionCommand | RenewCommand,
+    kind: DecisionKind,
+    outcome: DecisionOutcome,
+    period: int,
+) -> None:
     ctx.values["decision"] = Decision(
         kind=kind,
-        body=ctx.data.text("body", limit=limits.NAME) or ctx.policy.committee,
-        meeting_date=ctx.data.date("meeting_date", required=True),  # type: ignore[arg-type]
-        paragraph=ctx.data.text("paragraph", required=True, limit=limits.PARAGRAPH) or "",
+        body=command.body or ctx.policy.committee,
+        meeting_date=command.meeting_date,
+        paragraph=command.paragraph,
         outcome=outcome,
-        minutes_adjusted_on=ctx.data.date("minutes_adjusted"),
+        minutes_adjusted_on=command.minutes_adjusted,
         recorded_by=ctx.actor.name,
         period_no=period,
     )
@@ -177,8 +171,9 @@ def _decision(ctx: StepContext, kind: DecisionKind, outcome: DecisionOutcome, pe
 
 def decision_step(outcome: DecisionOutcome) -> Step:
     def prepare(ctx: StepContext) -> None:
-        _reason(ctx)
-        _decision(ctx, DecisionKind.ENTRY, outcome, ctx.agreement.period_no)
+        _base(ctx)
+        command = ctx.command_as(DecisionCommand)
+        _decision(ctx, command, DecisionKind.ENTRY, outcome, ctx.agreement.period_no)
 
     def apply(ctx: StepContext) -> None:
         ctx.agreement.decisions.append(ctx.values["decision"])
@@ -187,10 +182,11 @@ def decision_step(outcome: DecisionOutcome) -> Step:
 
 
 def prepare_sign(ctx: StepContext) -> None:
-    _reason(ctx)
+    _base(ctx)
+    command = ctx.command_as(SignCommand)
     default = ctx.actor.organisation if ctx.actor.role is Role.ORG_REP else MUNICIPALITY_PARTY
-    ctx.values["party"] = ctx.data.text("party", limit=limits.PARTY) or default
-    signed_on = ctx.data.date("signed_on") or ctx.today
+    ctx.values["party"] = command.party or default
+    signed_on = command.signed_on or ctx.today
     if signed_on > ctx.today:
         raise InvalidInput(f"{signed_on} is in the future", record="step 'sign'", field="signed_on")
     ctx.values["signed_on"] = signed_on
@@ -208,25 +204,22 @@ def apply_sign(ctx: StepContext) -> None:
 
 
 def prepare_amend(ctx: StepContext) -> None:
-    _reason(ctx)
-    ctx.values["decided_on"] = ctx.data.date("decided_on", required=True)
-    ctx.values["paragraph"] = ctx.data.text("paragraph", required=True, limit=limits.PARAGRAPH)
-    ctx.values["description"] = ctx.data.text("description", required=True)
-    new_end = ctx.data.date("end")
-    ctx.values["new_end"] = new_end
-    ctx.values["period"] = (ctx.agreement.start, new_end or ctx.agreement.end)
-    ctx.values["support"] = _support(ctx)
+    _base(ctx)
+    command = ctx.command_as(AmendCommand)
+    ctx.values["period"] = (ctx.agreement.start, command.end or ctx.agreement.end)
+    ctx.values["support"] = _support(ctx, command.support)
 
 
 def apply_amend(ctx: StepContext) -> None:
     a = ctx.agreement
+    command = ctx.command_as(AmendCommand)
     changes = {str(y): v for y, v in ctx.values["support"].items() if a.support_for(y) != v}
     a.amendments.append(
         Amendment(
-            decided_on=ctx.values["decided_on"],
-            paragraph=ctx.values["paragraph"],
-            description=ctx.values["description"],
-            new_end=ctx.values["new_end"],
+            decided_on=command.decided_on,
+            paragraph=command.paragraph,
+            description=command.description,
+            new_end=command.end,
             support_changes=changes,
             recorded_by=ctx.actor.name,
         )
@@ -238,12 +231,12 @@ def apply_amend(ctx: StepContext) -> None:
 
 
 def prepare_renew(ctx: StepContext) -> None:
-    _reason(ctx)
-    new_end = ctx.data.date("end", required=True)
-    assert new_end is not None
-    ctx.values["period"] = (ctx.agreement.end + timedelta(days=1), new_end)
-    ctx.values["support"] = _support(ctx)
-    _decision(ctx, DecisionKind.RENEWAL, DecisionOutcome.APPROVED, ctx.agreement.period_no + 1)
+    _base(ctx)
+    command = ctx.command_as(RenewCommand)
+    ctx.values["period"] = (ctx.agreement.end + timedelta(days=1), command.end)
+    ctx.values["support"] = _support(ctx, command.support)
+    next_period = ctx.agreement.period_no + 1
+    _decision(ctx, command, DecisionKind.RENEWAL, DecisionOutcome.APPROVED, next_period)
 
 
 def apply_renew(ctx: StepContext) -> None:
@@ -260,15 +253,10 @@ def apply_decline(ctx: StepContext) -> None:
     ctx.agreement.renewal_declined_by = ctx.actor.name
 
 
-def prepare_terminate(ctx: StepContext) -> None:
-    _reason(ctx)
-    ctx.values["date"] = ctx.data.date("date", required=True)
-
-
 def apply_terminate(ctx: StepContext) -> None:
     a = ctx.agreement
-    a.terminated_on = ctx.values["date"]
-    a.termination_reason = ctx.values["reason"]
+    a.terminated_on = ctx.command_as(TerminateCommand).date
+    a.termination_reason = reason_of(ctx)
     for follow_up in list(a.follow_ups):
         if follow_up.year > a.terminated_on.year and follow_up.state in {
             FollowUpState.PLANNED,
@@ -305,13 +293,12 @@ def pro_rata_claims(ctx: StepContext) -> list[RepaymentClaim]:
 
 
 def prepare_raise_claim(ctx: StepContext) -> None:
-    _reason(ctx)
+    _base(ctx)
     if ctx.agreement.state is AgreementState.TERMINATED:
         ctx.values["claims"] = pro_rata_claims(ctx)
         return
-    amount = ctx.data.money("amount", required=True) or 0
-    basis = ctx.data.text("basis", required=True) or ""
-    orgnr = ctx.data.text("organisation")
+    command = ctx.command_as(RaiseClaimCommand)
+    orgnr = command.organisation
     parties = ctx.agreement.parties
     match = [p for p in parties if orgnr in (None, p.organisation.organisationsnummer)]
     if not match or (orgnr is None and len(parties) > 1):
@@ -324,8 +311,8 @@ def prepare_raise_claim(ctx: StepContext) -> None:
         RepaymentClaim(
             organisation_id=match[0].organisation.id or -1,
             kind=ClaimKind.UNUSED,
-            amount_ore=amount,
-            basis=basis,
+            amount_ore=command.amount,
+            basis=command.basis,
             raised_on=ctx.today,
             due_on=claim_due(ctx),
         )
@@ -337,7 +324,7 @@ def apply_raise_claim(ctx: StepContext) -> None:
 
 
 def prepare_close(ctx: StepContext) -> None:
-    _reason(ctx)
+    _base(ctx)
     if ctx.agreement.state is AgreementState.TERMINATED:
         ctx.values["owed"] = sum(c.amount_ore for c in pro_rata_claims(ctx))
 
@@ -346,46 +333,25 @@ def prepare_close(ctx: StepContext) -> None:
 
 
 def prepare_document(ctx: StepContext) -> None:
-    _reason(ctx)
-    ctx.values["kind"] = ctx.data.choice("kind", DocumentKind, required=True)
-    ctx.values["arrived"] = ctx.data.date("arrived") or ctx.today
-    ctx.values["note"] = ctx.data.text("note") or ""
+    _base(ctx)
+    ctx.values["arrived"] = ctx.command_as(DocumentCommand).arrived or ctx.today
 
 
 def apply_document(ctx: StepContext) -> None:
+    command = ctx.command_as(DocumentCommand)
     ctx.target.documents.append(
         FollowUpDocument(
-            kind=ctx.values["kind"],
+            kind=command.kind,
             arrived_on=ctx.values["arrived"],
             received_by=ctx.actor.name,
-            note=ctx.values["note"],
+            note=command.note or "",
         )
     )
 
 
-def prepare_submit_report(ctx: StepContext) -> None:
-    _reason(ctx)
-    stats: dict[str, int] = {}
-    for key, value in ctx.data.prefixed("statistics").items():
-        text = str(value).strip()
-        if isinstance(value, bool) or not (text.isascii() and text.isdigit()):
-            raise InvalidInput(
-                f"'{value}' is not a count (a whole number, 0 or more)",
-                record="step 'submit_report'",
-                field=f"statistics.{key}",
-            )
-        if len(text) > len(str(limits.MAX_COUNT)) or int(text) > limits.MAX_COUNT:
-            raise InvalidInput(
-                f"{text[:12]} is more than {limits.MAX_COUNT}",
-                record="step 'submit_report'",
-                field=f"statistics.{key}",
-            )
-        stats[key] = int(text)
-    ctx.values["statistics"] = stats
-
-
 def apply_submit_report(ctx: StepContext) -> None:
-    ctx.target.statistics = {**ctx.target.statistics, **ctx.values["statistics"]}
+    statistics = ctx.command_as(ReportCommand).statistics
+    ctx.target.statistics = {**ctx.target.statistics, **statistics}
     ctx.target.submitted_by = ctx.actor.name
     ctx.target.submitted_on = ctx.today
 
@@ -394,19 +360,17 @@ def apply_review(ctx: StepContext) -> None:
     ctx.target.reviewed_by = ctx.actor.name
     ctx.target.reviewed_on = ctx.today
     if ctx.trigger == "return_follow_up":
-        ctx.target.return_reason = ctx.values["reason"]
+        ctx.target.return_reason = reason_of(ctx)
         return
     release_held_payouts(ctx)
 
 
 def release_held_payouts(ctx: StepContext) -> None:
     """An approved follow-up releases, at once, the due payouts it was holding back."""
-    from .gate import payout_block_reason
-
     reason = f"follow-up {ctx.target.year} approved"
     for payout in sorted(ctx.agreement.payouts, key=lambda p: p.due_on):
-        held = payout.state in OPEN_PAYOUT and payout.due_on <= ctx.today
-        if held and payout_block_reason(ctx.agreement, payout) is None:
+        held = payout.state in OPEN_PAYOUT and PAYOUT_DUE.holds(payout, ctx.today)
+        if held and gate_block(ctx.agreement, payout) is None:
             fire_machine(ctx, "payout", payout, "release_payout", reason=reason)
             payout.released_on, payout.released_by = ctx.today, ctx.actor.name
             payout.blocked_reason = None
@@ -419,8 +383,6 @@ def apply_release(ctx: StepContext) -> None:
 
 
 def apply_block(ctx: StepContext) -> None:
-    from .gate import payout_block_reason
-
     ctx.target.blocked_reason = payout_block_reason(ctx.agreement, ctx.target)
 
 
@@ -435,10 +397,10 @@ def apply_settle(ctx: StepContext) -> None:
     ctx.target.settled_by = ctx.actor.name
 
 
-REASON = Step(_reason)
+REASON = Step(_base)
 
 STEPS: dict[str, Step] = {
-    "assess_criterion": Step(prepare_assess, apply_assess),
+    "assess_criterion": Step(_base, apply_assess),
     "start_dialogue": REASON,
     "reject": REASON,
     "withdraw": REASON,
@@ -449,29 +411,29 @@ STEPS: dict[str, Step] = {
     "reject_decision": decision_step(DecisionOutcome.REJECTED),
     "return_decision": decision_step(DecisionOutcome.RETURNED),
     "sign": Step(prepare_sign, apply_sign),
-    "activate": Step(_reason, sync_schedule),
+    "activate": Step(_base, sync_schedule),
     "amend": Step(prepare_amend, apply_amend),
     "start_renewal": REASON,
     "renew": Step(prepare_renew, apply_renew),
-    "decline_renewal": Step(_reason, apply_decline),
+    "decline_renewal": Step(_base, apply_decline),
     "end": REASON,
-    "terminate": Step(prepare_terminate, apply_terminate),
+    "terminate": Step(_base, apply_terminate),
     "raise_claim": Step(prepare_raise_claim, apply_raise_claim),
     "close": Step(prepare_close),
     "open_follow_up": REASON,
     "receive_document": Step(prepare_document, apply_document),
-    "submit_report": Step(prepare_submit_report, apply_submit_report),
-    "approve_follow_up": Step(_reason, apply_review),
-    "return_follow_up": Step(_reason, apply_review),
+    "submit_report": Step(_base, apply_submit_report),
+    "approve_follow_up": Step(_base, apply_review),
+    "return_follow_up": Step(_base, apply_review),
     "mark_report_overdue": REASON,
-    "cancel_follow_up": Step(_reason, apply_cancel),
-    "release_payout": Step(_reason, apply_release),
-    "block_payout": Step(_reason, apply_block),
-    "cancel_payout": Step(_reason, apply_cancel),
+    "cancel_follow_up": Step(_base, apply_cancel),
+    "release_payout": Step(_base, apply_release),
+    "block_payout": Step(_base, apply_block),
+    "cancel_payout": Step(_base, apply_cancel),
     "mark_claim_overdue": REASON,
-    "record_claim_paid": Step(_reason, apply_settle),
-    "offset_claim": Step(_reason, apply_settle),
-    "write_off_claim": Step(_reason, apply_settle),
+    "record_claim_paid": Step(_base, apply_settle),
+    "offset_claim": Step(_base, apply_settle),
+    "write_off_claim": Step(_base, apply_settle),
 }
 
 __all__ = ["OPEN_PAYOUT", "STEPS", "Step"]

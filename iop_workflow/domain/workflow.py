@@ -1,8 +1,9 @@
 """The one entry point for changing an agreement: `fire(...)`.
 
-It checks the step against the state machine, parses the step's input, runs the
-guards, changes state, applies the step's effects and returns every state change
-(the step itself first, then what it cascaded into, such as cancelled payouts).
+It checks the step against the state machine, parses the step's input into its
+typed command (commands.py), runs the guards, changes state, applies the step's
+effects and returns every state change (the step itself first, then what it
+cascaded into, such as cancelled payouts).
 The caller (the service layer) persists the changes and one audit record each.
 """
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from .commands import TARGETS, command_for, read_command
 from .context import StateChange, StepContext, StepData
 from .errors import InvalidInput, InvalidStep, NotFound, NotPermitted
 from .firing import check_allowed, fire_machine
@@ -20,7 +22,7 @@ from .machines import ENTITY_OF, guards_of, triggers_from
 from .model import Agreement
 from .policy import Policy
 from .roles import SYSTEM_ACTOR, Actor, may_fire, roles_for
-from .states import ClaimState, FollowUpState, PayoutState, Role
+from .states import DONE_FOLLOW_UP, OPEN_CLAIM, OPEN_PAYOUT, Role
 from .steps import STEPS
 
 
@@ -35,14 +37,13 @@ class AvailableStep:
 def resolve_target(agreement: Agreement, entity: str, data: StepData) -> Any:
     if entity == "agreement":
         return agreement
+    (key,) = TARGETS[entity].model_fields
+    wanted = getattr(read_command(TARGETS[entity], data), key)
     if entity == "follow_up":
-        year = data.integer("year", required=True)
-        found = agreement.follow_up(year or 0)
+        found = agreement.follow_up(wanted)
         if found is None:
-            raise NotFound(f"agreement {agreement.diarienummer} has no follow-up for {year}")
+            raise NotFound(f"agreement {agreement.diarienummer} has no follow-up for {wanted}")
         return found
-    key = "payout" if entity == "payout" else "claim"
-    wanted = data.integer(key, required=True)
     items = agreement.payouts if entity == "payout" else agreement.claims
     for item in items:
         if item.id == wanted:
@@ -75,14 +76,19 @@ def fire(
     target = resolve_target(agreement, entity, step_data)
     check_allowed(entity, target, trigger)
     ctx = StepContext(agreement, policy, actor, today, trigger, step_data, target)
-    step = STEPS[trigger]
-    step.prepare(ctx)
+    _prepare(ctx)
     step_data.refuse_unused()
     fire_machine(
-        ctx, entity, target, trigger, reason=ctx.values.get("reason", ""), data=_audit_data(ctx)
+        ctx, entity, target, trigger, reason=ctx.command.reason or "", data=_audit_data(ctx)
     )
-    step.apply(ctx)
+    STEPS[trigger].apply(ctx)
     return ctx.changes
+
+
+def _prepare(ctx: StepContext) -> None:
+    """Parse the step's typed command from its input, then derive what its guards check."""
+    ctx.command = read_command(command_for(ctx.trigger, ctx.agreement), ctx.data)
+    STEPS[ctx.trigger].prepare(ctx)
 
 
 def check_guards(
@@ -106,7 +112,7 @@ def check_guards(
     step_data = StepData(data, trigger)
     chosen = agreement if target is None else target
     ctx = StepContext(agreement, policy, actor, today, trigger, step_data, chosen)
-    STEPS[trigger].prepare(ctx)
+    _prepare(ctx)
     for condition in guards_of(entity, trigger, chosen.state):
         condition(_GuardEvent(ctx))
 
@@ -136,11 +142,6 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-_DONE_FOLLOW_UP = {FollowUpState.APPROVED, FollowUpState.CANCELLED}
-_DONE_PAYOUT = {PayoutState.RELEASED, PayoutState.CANCELLED}
-_OPEN_CLAIM = {ClaimState.RAISED, ClaimState.OVERDUE}
-
-
 def available_steps(agreement: Agreement) -> list[AvailableStep]:
     """Every step the machines allow now (guards aside), on the agreement and its parts."""
 
@@ -157,13 +158,13 @@ def available_steps(agreement: Agreement) -> list[AvailableStep]:
 
     found = steps("agreement", agreement.state, "")
     for follow_up in agreement.follow_ups:
-        if follow_up.state not in _DONE_FOLLOW_UP:
+        if follow_up.state not in DONE_FOLLOW_UP:
             found += steps("follow_up", follow_up.state, f"year={follow_up.year}")
     for payout in agreement.payouts:
-        if payout.state not in _DONE_PAYOUT:
+        if payout.state in OPEN_PAYOUT:
             found += steps("payout", payout.state, f"payout={payout.id}")
     for claim in agreement.claims:
-        if claim.state in _OPEN_CLAIM:
+        if claim.state in OPEN_CLAIM:
             found += steps("claim", claim.state, f"claim={claim.id}")
     return found
 

@@ -10,9 +10,11 @@ in docs/import-format.md.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 
 from pydantic import ValidationError
 
+from ..config import today_in_stockholm
 from ..domain.errors import InvalidInput
 from .bundle import ImportBundle, PersonReference, Where, is_placeholder
 from .convert import build_bundle
@@ -33,12 +35,17 @@ __all__ = [
 
 
 def parse_document(
-    data: object, *, follow_up_dates: FollowUpDates = default_follow_up_dates
+    data: object,
+    *,
+    follow_up_dates: FollowUpDates = default_follow_up_dates,
+    today: date | None = None,
 ) -> ImportBundle:
     """Validate plain data (as from YAML or JSON) into domain objects.
 
     `None` (an empty document) imports nothing. `follow_up_dates` computes each
-    imported follow-up's (opens_on, due_on); the deadline engine by default.
+    imported follow-up's (opens_on, due_on); the deadline engine by default. `today`
+    is the day of the import (today in Europe/Stockholm by default): the steps that
+    lead to each agreement's state are replayed on it (phases.py).
     """
     if data is None:
         return ImportBundle()
@@ -52,11 +59,14 @@ def parse_document(
         document = DocumentFile.model_validate(data)
     except ValidationError as error:
         raise from_validation_error(error, data) from None
-    return build_bundle(document, follow_up_dates)
+    return build_bundle(document, follow_up_dates, today or today_in_stockholm())
 
 
 def load_yaml(
-    text: str, *, follow_up_dates: FollowUpDates = default_follow_up_dates
+    text: str,
+    *,
+    follow_up_dates: FollowUpDates = default_follow_up_dates,
+    today: date | None = None,
 ) -> ImportBundle:
     """Parse the YAML text of an import file (see `parse_document`)."""
-    return parse_document(read_yaml(text), follow_up_dates=follow_up_dates)
+    return parse_document(read_yaml(text), follow_up_dates=follow_up_dates, today=today)

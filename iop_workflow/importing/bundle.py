@@ -14,7 +14,7 @@ from datetime import date
 from ..domain.errors import InvalidInput
 from ..domain.model import Agreement, Organisation, Person
 from ..domain.states import Role
-from .locate import record_label
+from .phases import PhaseCheck
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,8 @@ class ImportBundle:
     - `referenced_people`: names the file uses but does not list.
     - `released_through`: per diarienummer, the day up to which instalments were
       already paid before the import (payouts_released_through).
+    - `deferred`: the replay of the steps up to its state (phases.py) of each agreement
+      with a party in `unresolved_orgnrs`: `resolve_organisations` runs it.
     """
 
     organisations: list[Organisation] = field(default_factory=list)
@@ -87,6 +89,7 @@ class ImportBundle:
     unresolved_orgnrs: dict[str, Where] = field(default_factory=dict)
     referenced_people: list[PersonReference] = field(default_factory=list)
     released_through: dict[str, date] = field(default_factory=dict)  # diarienummer -> day
+    deferred: list[PhaseCheck] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -95,23 +98,30 @@ class ImportBundle:
     def resolve_organisations(self, stored: Mapping[str, Organisation]) -> None:
         """Swap every placeholder party for the stored organisation with that orgnr.
 
-        Refuses the first orgnr that `stored` lacks, and re-checks the rules that
-        need the organisation itself (föreningsregister). All-or-nothing: on a
-        refusal no party has been changed.
+        Refuses the first orgnr that `stored` lacks, then replays the steps of each
+        agreement that waited for its stored parties (`deferred`: the föreningsregister,
+        the signatures). All-or-nothing: on a refusal no party has been changed.
         """
-        from .phases import check_registration  # phases imports this module
-
         for orgnr, where in self.unresolved_orgnrs.items():
             if orgnr not in stored:
                 raise where.refuse(f"no organisation {orgnr} in the file or in the database")
-        for index, agreement in enumerate(self.agreements):
-            label = record_label("agreements", index, agreement.diarienummer)
-            check_registration(agreement, label, stored)
-        for agreement in self.agreements:
-            for party in agreement.parties:
-                if is_placeholder(party.organisation):
-                    party.organisation = stored[party.organisation.organisationsnummer]
-                    party.organisation_id = party.organisation.id
+        swapped = [
+            (party, party.organisation, party.organisation_id)
+            for agreement in self.agreements
+            for party in agreement.parties
+            if is_placeholder(party.organisation)
+        ]
+        for party, placeholder, _ in swapped:
+            party.organisation = stored[placeholder.organisationsnummer]
+            party.organisation_id = party.organisation.id
+        try:
+            for check in self.deferred:
+                check.run()
+        except InvalidInput:
+            for party, placeholder, organisation_id in swapped:
+                party.organisation, party.organisation_id = placeholder, organisation_id
+            raise
+        self.deferred.clear()
         self.unresolved_orgnrs.clear()
 
     def check_people(self, lookup: Callable[[str], tuple[Person, str | None] | None]) -> None:

@@ -9,17 +9,18 @@ references between people, organisations and agreements) live here and in
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 from ..domain.calendar import max_end_date, period_within_max
 from ..domain.errors import InvalidInput
 from ..domain.model import Agreement, CriterionAssessment, Organisation, Party
 from ..domain.policy import Policy
 from ..domain.states import Role
-from .bundle import ImportBundle, Where, placeholder_organisation
+from .bundle import ImportBundle, Where, is_placeholder, placeholder_organisation
 from .followups import FollowUpDates, follow_ups
 from .locate import record_label
 from .people import People, policy_for
-from .phases import ACTIVE, check_phase, rank
+from .phases import HAS_BEEN_ACTIVE, PhaseCheck
 from .schema import AgreementIn, DocumentFile, OrganisationIn
 from .steps import Locate, decisions, economic_plan, signatures
 
@@ -29,7 +30,11 @@ def diarienummer_key(diarienummer: str) -> str:
     return " ".join(diarienummer.split()).casefold()
 
 
-def build_bundle(document: DocumentFile, follow_up_dates: FollowUpDates) -> ImportBundle:
+def build_bundle(
+    document: DocumentFile, follow_up_dates: FollowUpDates, today: date
+) -> ImportBundle:
+    """`today`: the day of the import, on which the steps the file claims are replayed
+    (phases.py)."""
     bundle = ImportBundle()
     organisations = _organisations(document.organisations or [], bundle)
     people = People(document.people or [], organisations, bundle)
@@ -44,7 +49,7 @@ def build_bundle(document: DocumentFile, follow_up_dates: FollowUpDates) -> Impo
                 field="diarienummer",
             )
         seen[key] = label
-        agreement = _agreement(raw, label, organisations, people, bundle, follow_up_dates)
+        agreement = _agreement(raw, label, organisations, people, bundle, follow_up_dates, today)
         bundle.agreements.append(agreement)
     return bundle
 
@@ -83,6 +88,7 @@ def _agreement(
     people: People,
     bundle: ImportBundle,
     follow_up_dates: FollowUpDates,
+    today: date,
 ) -> Agreement:
     def at(field: str) -> Where:
         return Where(label, field)
@@ -125,9 +131,14 @@ def _agreement(
     decisions(raw, agreement, people, at)
     signatures(raw, agreement, people, at)
     agreement.follow_ups = follow_ups(raw, agreement, policy, people.require, at, follow_up_dates)
-    check_phase(agreement, policy, label)
+    places = {item.year: f"follow_ups[{i}]" for i, item in enumerate(raw.follow_ups or [])}
+    check = PhaseCheck(agreement, policy, label, today, places)
+    if any(is_placeholder(p.organisation) for p in agreement.parties):
+        bundle.deferred.append(check)  # replayed once the stored parties are known
+    else:
+        check.run()
     if raw.payouts_released_through is not None:
-        if rank(agreement.state) is None or (rank(agreement.state) or 0) < ACTIVE:
+        if agreement.state not in HAS_BEEN_ACTIVE:
             raise at("payouts_released_through").refuse(
                 f"only an agreement that has been active has paid instalments, not one in "
                 f"state '{agreement.state.value}'"

@@ -1,9 +1,10 @@
 """Follow-up history (uppföljning) of an imported agreement.
 
 Only agreements that have been active have follow-ups. An imported follow-up
-must satisfy what its own steps demand (domain/machines.py): an approved one
-has every required document, the statistics the agreement names, and a
-reviewer other than the submitter.
+must pass the guards of the steps that lead to its state (domain/machines.py):
+phases.py replays them, so an approved one has every required document, the
+statistics the agreement names, and a reviewer other than the submitter. Here
+the file must name who took those steps, and its dates must be in order.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ..domain.policy import Policy
 from ..domain.states import FollowUpState as F
 from ..domain.states import Role
 from .bundle import Where
-from .phases import ACTIVE, rank
+from .phases import HAS_BEEN_ACTIVE, follow_up_path
 from .schema import AgreementIn, FollowUpIn, bare_message
 
 FollowUpDates = Callable[[Agreement, Policy, int], tuple[date, date]]
@@ -27,8 +28,15 @@ FollowUpDates = Callable[[Agreement, Policy, int], tuple[date, date]]
 
 default_follow_up_dates: FollowUpDates = deadlines.follow_up_dates
 
-_SUBMITTED = {F.SUBMITTED, F.RETURNED, F.APPROVED}
-_REVIEWED = {F.RETURNED, F.APPROVED}
+
+def _reached_by(*triggers: str) -> frozenset[F]:
+    """The follow-up states whose way from planned passes one of `triggers`."""
+    return frozenset(s for s in F if any(t in triggers for _, t in follow_up_path(s)))
+
+
+# Who submitted the report (submit_report) and who reviewed it, the file must say.
+_SUBMITTED = _reached_by("submit_report")  # submitted, returned, approved
+_REVIEWED = _reached_by("approve_follow_up", "return_follow_up")  # returned, approved
 
 
 class Require(Protocol):
@@ -52,8 +60,7 @@ def follow_ups(
     dates: FollowUpDates,
 ) -> list[FollowUp]:
     records = raw.follow_ups or []
-    reached = rank(agreement.state)
-    if records and (reached is None or reached < ACTIVE):
+    if records and agreement.state not in HAS_BEEN_ACTIVE:
         raise at("follow_ups").refuse(
             f"an agreement in state '{agreement.state.value}' has no follow-ups yet"
         )
@@ -67,7 +74,7 @@ def follow_ups(
         if any(f.year == item.year for f in found):
             raise at(f"{field}.year").refuse(f"{item.year} is followed up twice")
         inside = _Inside(at, field)
-        _check_state(item, agreement, policy, inside)
+        _check_state(item, inside)
         _check_people(item, agreement, require, inside)
         try:
             opens_on, due_on = dates(agreement, policy, item.year)
@@ -104,7 +111,7 @@ class _Inside:
         return self.at(f"{self.prefix}.{name}")
 
 
-def _check_state(item: FollowUpIn, agreement: Agreement, policy: Policy, at: _Inside) -> None:
+def _check_state(item: FollowUpIn, at: _Inside) -> None:
     state = item.state.value
     if item.state in _SUBMITTED and item.submitted_by is None:
         raise at("submitted_by").refuse(f"is required for a follow-up that is {state}")
@@ -112,25 +119,10 @@ def _check_state(item: FollowUpIn, agreement: Agreement, policy: Policy, at: _In
         raise at("reviewed_by").refuse(f"is required for a follow-up that is {state}")
     if item.state is F.RETURNED and item.return_reason is None:
         raise at("return_reason").refuse("is required for a returned follow-up (komplettering)")
-    if item.reviewed_by is not None and item.reviewed_by == item.submitted_by:
-        raise at("reviewed_by").refuse(
-            f"{item.reviewed_by} submitted the report and may not review it"
-        )
     if item.submitted_on and item.reviewed_on and item.reviewed_on < item.submitted_on:
         raise at("reviewed_on").refuse(
             f"{item.reviewed_on} is before the submission on {item.submitted_on}"
         )
-    if item.state is F.APPROVED:
-        arrived = {d.kind for d in item.documents or []}
-        missing = [k.value for k in policy.required_documents if k not in arrived]
-        if missing:
-            raise at("documents").refuse(f"an approved follow-up lacks {', '.join(missing)}")
-        statistics = item.statistics or {}
-        absent = [i for i in agreement.indicators if i not in statistics]
-        if absent:
-            raise at("statistics").refuse(
-                f"an approved follow-up lacks the indicators {', '.join(absent)}"
-            )
 
 
 def _check_people(item: FollowUpIn, agreement: Agreement, require: Require, at: _Inside) -> None:

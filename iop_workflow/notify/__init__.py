@@ -1,7 +1,7 @@
 """Notifications: the outbox rows delivered by e-mail and Microsoft Teams through apprise.
 
 See docs/notifications.md. The flows call `deliver_pending` after their own work; the
-CLI (`iop notify ...`, cli_notify.py) calls the same functions.
+CLI (`iop notify ...`, entrypoints/cli/notify_commands.py) calls the same functions.
 """
 
 from __future__ import annotations

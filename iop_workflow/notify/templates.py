@@ -73,7 +73,7 @@ def context(routed: Routed, role: str, base_url: str) -> dict[str, Any]:
         place = load_policy(info.municipality).municipality
     except InvalidInput:  # a municipality without a preset still gets its message
         place = info.municipality
-    reason, unblocks = block_reason(facts.get("reason"))
+    reason, unblocks = block_reason(facts)
     stage = re.match(r"before_(\d+)(?:_|$)", row.stage)  # "before_7" or "before_7_party_3"
     return {
         "kind": row.kind,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from ..domain.model import MUNICIPALITY_PARTY
 from ..domain.money import format_sek
 
 MONTHS = (
@@ -22,12 +23,24 @@ FOLLOW_UP_STATES = {
     "cancelled": "avbruten",
 }
 
-_FOLLOW_UP = re.compile(
-    r"follow-up (?P<year>\d{4}) is (?P<state>\w+) \(report due (?P<due>[\d-]+)\); "
-    r"payouts in (?P<next>\d{4}) are released when it is approved"
-)
-_NO_FOLLOW_UP = re.compile(r"follow-up (?P<year>\d{4}) does not exist; it must be approved")
-_NOT_PAYING = re.compile(r"agreement (?P<dnr>.+) is (?P<state>\w+); nothing is paid")
+AGREEMENT_STATES = {
+    "initiative": "initiativ",
+    "dialogue": "dialog",
+    "economic_plan": "ekonomisk plan",
+    "decision": "beslut",
+    "signing": "undertecknande",
+    "active": "aktiv",
+    "renewal": "förnyelse",
+    "not_renewed": "förnyas inte",
+    "ended": "avslutad",
+    "terminated": "uppsagd",
+    "repayment": "återbetalning",
+    "closed": "stängd",
+    "rejected": "avslagen",
+    "withdrawn": "återtagen",
+}
+
+_ASK_OFFICER = "Kontakta handläggaren för besked om vad som saknas."
 
 
 def swedish_date(value: Any) -> str:
@@ -51,25 +64,46 @@ def amount(facts: dict[str, Any]) -> str | None:
     return None
 
 
-def block_reason(reason: str | None) -> tuple[str, str]:
-    """Why a payout is blocked, and what unblocks it, in Swedish."""
-    text = reason or ""
-    if m := _FOLLOW_UP.fullmatch(text):
-        state = FOLLOW_UP_STATES.get(m["state"], m["state"])
+def block_reason(facts: Mapping[str, Any]) -> tuple[str, str]:
+    """Why a payout is blocked, and what unblocks it, in Swedish: written from the gate's
+    structured block (`GateBlock.facts`) that the notice keeps under "block"."""
+    block = facts.get("block")
+    if not isinstance(block, Mapping):
+        # A notice recorded without a block (none is, since the gate became structured):
+        # its English reason is shown as it is, never guessed at.
+        return (str(facts.get("reason") or "okänd orsak"), _ASK_OFFICER)
+    kind, year = block.get("kind"), block.get("follow_up_year")
+    if kind == "follow_up_not_approved":
+        state = str(block.get("follow_up_state"))
         return (
-            f"uppföljningen för {m['year']} är {state} (rapporten skulle lämnas senast "
-            f"{swedish_date(m['due'])})",
+            f"uppföljningen för {year} är {FOLLOW_UP_STATES.get(state, state)} (rapporten "
+            f"skulle lämnas senast {swedish_date(block.get('report_due'))})",
             f"Utbetalningen släpps vid nästa utbetalningskörning när uppföljningen för "
-            f"{m['year']} har godkänts: verksamhetsrapporten ska lämnas in och granskas.",
+            f"{year} har godkänts: verksamhetsrapporten ska lämnas in och granskas.",
         )
-    if m := _NO_FOLLOW_UP.fullmatch(text):
+    if kind == "follow_up_missing":
         return (
-            f"det finns ingen uppföljning för {m['year']}",
-            f"Uppföljningen för {m['year']} behöver läggas upp, lämnas in och godkännas.",
+            f"det finns ingen uppföljning för {year}",
+            f"Uppföljningen för {year} behöver läggas upp, lämnas in och godkännas.",
         )
-    if m := _NOT_PAYING.fullmatch(text):
+    if kind == "agreement_not_paying":
+        state = str(block.get("agreement_state"))
         return (
-            f"överenskommelsen {m['dnr']} har status {m['state']}; ingenting betalas ut",
+            f"överenskommelsen {facts.get('diarienummer', '')} har status "
+            f"{AGREEMENT_STATES.get(state, state)}; ingenting betalas ut",
             "Handläggaren behöver se över överenskommelsens status.",
         )
-    return (text or "okänd orsak", "Kontakta handläggaren för besked om vad som saknas.")
+    if kind == "no_approving_decision":
+        return (
+            "inget beslut av nämnden om att godkänna överenskommelsen är registrerat",
+            "Utbetalningen släpps när nämndens beslut har registrerats.",
+        )
+    if kind == "not_signed":
+        parties = ", ".join(
+            "kommunen" if p == MUNICIPALITY_PARTY else str(p) for p in block.get("unsigned") or []
+        )
+        return (
+            f"överenskommelsen är inte undertecknad av {parties}",
+            "Utbetalningen släpps när alla parter har undertecknat överenskommelsen.",
+        )
+    return (str(facts.get("reason") or "okänd orsak"), _ASK_OFFICER)

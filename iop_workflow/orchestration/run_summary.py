@@ -183,10 +183,9 @@ def _still_blocked(groups: Sequence[BlockedGroup]) -> str:
 def _short(group: BlockedGroup) -> str:
     """The condition of a gate reason ("follow-up 2026 is overdue (report due …)"); the
     artifact has the whole text, including what releases the payout."""
-    if group.condition is not None:
-        return group.condition
-    # A stored reason without its structured decision (rows read back as text only).
-    return group.reason.split("; ", 1)[0]
+    # Without the structured decision (its stored reason no longer the gate's current
+    # one) the stored text is shown whole: a message is never cut apart.
+    return group.reason if group.condition is None else group.condition
 
 
 def payout_line(summary: Mapping[str, Any], blocked: Iterable[Mapping[str, Any]]) -> str:

@@ -1,14 +1,16 @@
-"""Database and business day for a flow run."""
+"""Database, clock and business day for a flow run, from the composition root
+(`iop_workflow.bootstrap`)."""
 
 from __future__ import annotations
 
 import os
-from datetime import UTC, date, datetime
-from functools import lru_cache
+from datetime import date
 from pathlib import Path
 
-from ..adapters.db import Database, default_database_url
-from ..config import data_folder, get_settings, today_in_stockholm
+from ..adapters.db import Database
+from ..bootstrap import app
+from ..clock import Clock
+from ..config import data_folder, get_settings
 
 
 def prefect_defaults() -> None:
@@ -24,19 +26,16 @@ def prefect_defaults() -> None:
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
 
 
-@lru_cache(maxsize=4)
-def _database(url: str) -> Database:
-    return Database(url)
-
-
 def database() -> Database:
-    """One engine per database URL for the life of the process (a served runner lives long)."""
-    return _database(default_database_url(get_settings()))
+    """The product database: one engine for the life of the process (a served runner
+    lives long), `bootstrap.app`."""
+    return app().database
+
+
+def clock() -> Clock:
+    """The moment (`clock().now()`) and the system's day (`clock().today()`)."""
+    return app().clock
 
 
 def business_day(as_of: date | None) -> date:
-    return as_of or today_in_stockholm()
-
-
-def now_utc() -> datetime:
-    return datetime.now(tz=UTC)
+    return as_of or clock().today()

@@ -16,24 +16,18 @@ from ..domain.errors import InvalidInput
 from ..domain.model import Agreement, AuditRecord, Organisation, Person
 from ..domain.roles import IMPORT_ORIGIN, SYSTEM_ACTOR, Origin
 from ..domain.schedule import sync_schedule
-from ..domain.states import AgreementState, PayoutState
+from ..domain.states import PayoutState
 from ..importing import ImportBundle, load_yaml
 from ..importing.convert import diarienummer_key
 from ..importing.locate import record_label
+from ..importing.phases import HAS_BEEN_ACTIVE, check_scheduled
 from ..importing.yamlio import read_text_file
 from ..policies import load_policy
 from .steps import audit_records
 
-# States in which an agreement has a payout plan and follow-ups.
-SCHEDULED = {
-    AgreementState.ACTIVE,
-    AgreementState.RENEWAL,
-    AgreementState.NOT_RENEWED,
-    AgreementState.ENDED,
-    AgreementState.TERMINATED,
-    AgreementState.REPAYMENT,
-    AgreementState.CLOSED,
-}
+# States in which an agreement has a payout plan and follow-ups: those reached by
+# `activate` (importing/phases.py).
+SCHEDULED = HAS_BEEN_ACTIVE
 
 
 @dataclass(frozen=True)
@@ -47,7 +41,8 @@ def import_file(
     db: Database, path: str, *, now: datetime, origin: Origin = IMPORT_ORIGIN
 ) -> ImportResult:
     text = read_text_file(path, what="FILE")  # at most yamlio.MAX_BYTES, UTF-8
-    return import_bundle(db, load_yaml(text), now=now, source=Path(path).name, origin=origin)
+    bundle = load_yaml(text, today=today_in_stockholm(now))
+    return import_bundle(db, bundle, now=now, source=Path(path).name, origin=origin)
 
 
 def import_bundle(
@@ -59,7 +54,12 @@ def import_bundle(
     origin: Origin = IMPORT_ORIGIN,
 ) -> ImportResult:
     """Store `bundle` in one transaction; its audit records come through `origin` (the
-    import channel; the CLI adds who ran it where)."""
+    import channel; the CLI adds who ran it where).
+
+    `bundle` is parsed for the day of `now` (`load_yaml(..., today=...)`): the steps
+    leading to each agreement's state were replayed on that day. Those whose guards
+    read the planned follow-ups and payouts are replayed here once they are planned.
+    """
     today = today_in_stockholm(now)
     with db.write() as session:
         repo = Repository(session)
@@ -83,9 +83,10 @@ def import_bundle(
                 party.organisation_id = party.organisation.id
             repo.add(agreement)
         repo.flush()
-        for agreement in bundle.agreements:
+        for index, agreement in enumerate(bundle.agreements):
             released = bundle.released_through.get(agreement.diarienummer)
-            _schedule(repo, agreement, today, now, source, released, origin)
+            label = record_label("agreements", index, agreement.diarienummer)
+            _schedule(repo, agreement, today, now, source, released, origin, label)
         return ImportResult(len(bundle.organisations), len(bundle.people), len(bundle.agreements))
 
 
@@ -139,11 +140,13 @@ def _schedule(
     source: str,
     released_through: date | None,
     origin: Origin,
+    label: str,
 ) -> None:
     """Give an imported running agreement its follow-ups and payouts; audit the import."""
+    policy = load_policy(agreement.municipality)
     ctx = StepContext(
         agreement,
-        load_policy(agreement.municipality),
+        policy,
         SYSTEM_ACTOR,
         today,
         "import",
@@ -158,6 +161,8 @@ def _schedule(
                 payout.state = PayoutState.RELEASED
                 payout.released_on, payout.released_by = payout.due_on, "import"
     repo.flush()
+    if agreement.state in SCHEDULED:
+        check_scheduled(agreement, policy, label, today)  # after the flush: payouts have ids
     record = AuditRecord(
         at=now,
         actor="import",

@@ -290,13 +290,36 @@ def run_payouts(
                     )
                 )
                 notices.append(_blocked_notice(row))
+    # A reason that moved on is the domain's `block_payout` from blocked (it is how a
+    # step refreshes the reason): a state change with its audit record, like any other.
+    # Only while the stored reason still differs, so that a concurrent run that moved it
+    # first leaves this one nothing to record.
     for reason, ids in reasons_moved.items():
         for part in chunks(ids):
-            session.execute(
+            moved = (
                 sa.update(p)
-                .where(p.c.id.in_(part), still(p.c.state, PayoutState.BLOCKED))
-                .values(blocked_reason=reason)
+                .where(
+                    p.c.id.in_(part),
+                    still(p.c.state, PayoutState.BLOCKED),
+                    p.c.blocked_reason.is_distinct_from(reason),
+                )
+                .values(blocked_reason=reason, version=p.c.version + 1)
+                .returning(p.c.id)
             )
+            for (payout_id,) in session.execute(moved):
+                row = by_id[payout_id]
+                result.changes.append(
+                    Change(
+                        row.agreement_id,
+                        row.diarienummer,
+                        "payout",
+                        str(payout_id),
+                        "block_payout",
+                        "blocked",
+                        "blocked",
+                        reason,
+                    )
+                )
     write_audit(session, result.changes, now=now, as_of=as_of, origin=origin)
     notices += payout_warnings(session, as_of=as_of)
     result.notifications = record(session, notices, as_of=as_of, now=now)
@@ -321,6 +344,7 @@ def _facts(row: GateRow) -> dict[str, Any]:
         "due": row.due_on,
         "amount": format_sek(row.amount_ore),
         "reason": row.reason,
+        "block": None if row.block is None else row.block.facts(),
         "payout_id": row.payout_id,
     }
 

@@ -29,7 +29,8 @@ other values (a meeting date in the future), with a message naming the value.
 ``reason`` where a guard demands one, and what only the step's input can supply to a
 guard (the dialogue's goals when none are recorded, ``support.YYYY`` for a year of the
 period the economic plan does not cover, the ``organisation`` of a claim when the
-agreement has several parties). Optional fields are not listed.
+agreement has several parties). Optional fields are not listed; ``fields`` describes
+every field the step takes, required or not (its typed command, domain/commands.py).
 
 Without a person, each step is rehearsed for a stand-in of every role that may fire
 it (an organisation representative for each party); it is allowed when one of them
@@ -46,6 +47,7 @@ from typing import Any
 from ..adapters.db import Database, Repository
 from ..domain import calendar as cal
 from ..domain import guards
+from ..domain.commands import command_for, fields_of
 from ..domain.context import StepData
 from ..domain.errors import InvalidInput, IopError, RuleViolation
 from ..domain.machines import DEFINITIONS
@@ -61,18 +63,6 @@ from .steps import apply_step
 from .views import summary
 
 ALLOWED, BLOCKED, UNCHECKED = "allowed", "blocked", "unchecked"
-
-# The input each step's `prepare` requires (domain/steps.py, `required=True`).
-_REQUIRED: dict[str, tuple[str, ...]] = {
-    "assess_criterion": ("criterion", "verdict", "motivation"),
-    "approve_decision": ("meeting_date", "paragraph"),
-    "reject_decision": ("meeting_date", "paragraph"),
-    "return_decision": ("meeting_date", "paragraph"),
-    "amend": ("decided_on", "paragraph", "description"),
-    "renew": ("end", "meeting_date", "paragraph"),
-    "terminate": ("date",),
-    "receive_document": ("kind",),
-}
 
 # Steps one of whose guards refuses them without `--set reason=...`.
 _NEED_REASON: frozenset[str] = frozenset(
@@ -151,6 +141,7 @@ def step_options(
             (c, _probe(agreement, c, today, policy), _stand_ins(agreement, c.trigger))
             for c in available_steps(agreement)
         ]
+        fields = {c.trigger: fields_of(command_for(c.trigger, agreement)) for c, _, _ in candidates}
         head = {"agreement": summary(agreement), "as_of": today.isoformat(), "actor": actor}
 
     steps = []
@@ -172,6 +163,7 @@ def step_options(
             reason=outcome.reason,
             needs=list(outcome.checked_with),
             checked_with=outcome.checked_with,
+            fields=fields[c.trigger],
         )
         steps.append(row)
     return {
@@ -310,7 +302,8 @@ def _probe(agreement: Agreement, step: AvailableStep, today: date, policy: Polic
 def _needed(probe: _Probe) -> list[str]:
     """The input fields `probe`'s step cannot fire without (see the module docstring)."""
     a, trigger = probe.agreement, probe.trigger
-    fields = list(_REQUIRED.get(trigger, ()))
+    command = command_for(trigger, a)
+    fields = [name for name, info in command.model_fields.items() if info.is_required()]
     if trigger in _NEED_REASON:
         fields.append("reason")
     if trigger == "propose_plan":
@@ -318,7 +311,7 @@ def _needed(probe: _Probe) -> list[str]:
         if not a.indicators:
             fields.append("indicators")
     if trigger == "raise_claim" and a.state is not AgreementState.TERMINATED:
-        fields += ["amount", "basis"] + (["organisation"] if len(a.parties) > 1 else [])
+        fields += ["organisation"] if len(a.parties) > 1 else []
     if trigger == "amend" and a.end < probe.today and _amended_end(probe) is not None:
         fields.append("end")  # the period is over: a tilläggsavtal must move its end
     if trigger in ("submit_for_decision", "amend", "renew"):

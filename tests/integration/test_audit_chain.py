@@ -70,8 +70,8 @@ def chain_db(backend_url: str) -> Iterator[Database]:
 @pytest.fixture
 def iop(chain_db: Database, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
     """`iop ARGS` in this process, on `chain_db` (so on PostgreSQL too)."""
-    from iop_workflow.cli import app
     from iop_workflow.config import get_settings
+    from iop_workflow.entrypoints.cli.main import app
 
     monkeypatch.setenv("IOP_DATABASE_URL", chain_db.url.render_as_string(hide_password=False))
     get_settings.cache_clear()

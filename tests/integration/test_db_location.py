@@ -83,7 +83,7 @@ def _copy_package(parent: Path) -> list[str]:
         ROOT / "iop_workflow", parent / "iop_workflow", ignore=shutil.ignore_patterns("__pycache__")
     )
     shutil.copy(ROOT / "pyproject.toml", parent / "pyproject.toml")
-    return [sys.executable, "-m", "iop_workflow.cli"]
+    return [sys.executable, "-m", "iop_workflow.entrypoints.cli"]
 
 
 def test_a_checkout_uses_its_var_folder_and_an_installed_package_the_user_data_folder(

@@ -10,7 +10,7 @@ and what is blocked and why. Then:
   each other), with the input the listing says it needs: it is not refused, it fires;
 - every step listed as blocked is fired too and refused (exit 3) with the very message
   the listing gave. There are hundreds of these; a refused step changes nothing, so they
-  all run in this process (the same Typer command, `handled()` and exit codes) on one
+  all run in this process (the same Typer command, `handles_errors` and exit codes) on one
   database, which keeps the test to a minute or so.
 """
 

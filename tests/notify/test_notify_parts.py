@@ -10,6 +10,8 @@ import pytest
 from notify_support import ROOT
 
 from iop_workflow.domain import reminders
+from iop_workflow.domain.gate import GateBlock, GateKind
+from iop_workflow.domain.states import AgreementState, FollowUpState
 from iop_workflow.notify import NotificationConfigError, parse_targets
 from iop_workflow.notify.redact import Redactor, redacted_logger
 from iop_workflow.notify.routing import AgreementInfo, Routed, Row
@@ -169,14 +171,37 @@ def test_an_unknown_kind_is_still_rendered_not_dropped() -> None:
 
 
 def test_a_block_reason_is_told_in_swedish_with_what_unblocks_it() -> None:
-    reason, unblocks = block_reason(
-        "follow-up 2026 is overdue (report due 2027-03-31); "
-        "payouts in 2027 are released when it is approved"
+    block = GateBlock(
+        GateKind.FOLLOW_UP_NOT_APPROVED,
+        "follow-up 2026 is overdue (report due 2027-03-31)",
+        follow_up_year=2026,
+        follow_up_state=FollowUpState.OVERDUE,
+        report_due=date(2027, 3, 31),
     )
+    reason, unblocks = block_reason({"reason": block.reason, "block": block.facts()})
     assert (
         reason == "uppföljningen för 2026 är försenad (rapporten skulle lämnas senast 31 mars 2027)"
     )
     assert "när uppföljningen för 2026 har godkänts" in unblocks
+
+
+def test_every_kind_of_block_is_told_in_swedish_from_its_facts_not_its_text() -> None:
+    blocks = [
+        GateBlock(GateKind.NO_DECISION, "x"),
+        GateBlock(GateKind.NOT_SIGNED, "x", unsigned=("municipality", "Föreningen (802000-0001)")),
+        GateBlock(GateKind.NOT_PAYING, "x", agreement_state=AgreementState.TERMINATED),
+        GateBlock(GateKind.FOLLOW_UP_MISSING, "x", follow_up_year=2026),
+    ]
+    told = [
+        block_reason({"reason": "x", "block": b.facts(), "diarienummer": "OSN 1"}) for b in blocks
+    ]
+    assert told[0][0].startswith("inget beslut av nämnden")
+    assert (
+        told[1][0] == "överenskommelsen är inte undertecknad av kommunen, Föreningen (802000-0001)"
+    )
+    assert told[2][0] == "överenskommelsen OSN 1 har status uppsagd; ingenting betalas ut"
+    assert told[3][0] == "det finns ingen uppföljning för 2026"
+    assert all("x" != reason and unblocks for reason, unblocks in told)
 
 
 def test_the_example_configuration_loads_with_its_secrets_from_the_environment() -> None:

@@ -66,7 +66,7 @@ def _cli(db: Database, config: Path, *args: str) -> str:
         "IOP_DEBUG": "1",  # an unexpected error would print its traceback: check that too
     }
     done = subprocess.run(
-        [sys.executable, "-m", "iop_workflow.cli_notify", "notify", *args],
+        [sys.executable, "-m", "iop_workflow.entrypoints.cli.notify_commands", "notify", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -14,9 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from iop_workflow.domain.errors import InvalidInput
+from iop_workflow.domain.machines import destination, sources
 from iop_workflow.domain.model import Organisation, Person
-from iop_workflow.domain.states import AgreementState, ContributionKind, Role
-from iop_workflow.importing import ImportBundle, is_placeholder, load_yaml, parse_document
+from iop_workflow.domain.states import AgreementState, ContributionKind, FollowUpState, Role
+from iop_workflow.importing import ImportBundle, is_placeholder, load_yaml, parse_document, phases
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 MJOLBY = (EXAMPLES / "mjolby.yaml").read_text(encoding="utf-8")
@@ -293,13 +294,14 @@ REFUSALS: list[tuple[str, Callable[[Doc], object], str]] = [
     (
         "a dialogue whose required criterion is not met",
         _set(["agreements", 0, "criteria", 1, "verdict"], "not_met"),
-        f"{DEMO} field 'criteria': required criterion 'political_programme' is not_met; "
-        "required in state 'dialogue'",
+        f"{DEMO} field 'criteria': step 'start_dialogue' refused: required criterion "
+        "'political_programme' is not_met; required in state 'dialogue'",
     ),
     (
         "an active agreement missing a signature",
         lambda d: running(d)["signatures"].pop(),
-        f"{RUNNING} field 'signatures': not signed by 802503-9176; required in state 'active'",
+        f"{RUNNING} field 'signatures': step 'activate' refused: not signed yet by: "
+        "Samtalsjouren Svartån (802503-9176); required in state 'active'",
     ),
     (
         "an active agreement without an approving decision",
@@ -309,12 +311,19 @@ REFUSALS: list[tuple[str, Callable[[Doc], object], str]] = [
     (
         "an approved follow-up lacking a document",
         lambda d: running(d)["follow_ups"][0]["documents"].pop(),
-        f"{RUNNING} field 'follow_ups[0].documents': an approved follow-up lacks statistics",
+        f"{RUNNING} field 'follow_ups[0].documents': step 'approve_follow_up' refused: "
+        "follow-up 2025 lacks documents: statistics; required for a follow-up that is approved",
     ),
     (
+        # (Only names the database must know can be both: a submitter represents a party,
+        # a reviewer works for the municipality.)
         "a follow-up reviewed by its submitter",
-        _set(["agreements", 1, "follow_ups", 0, "reviewed_by"], "Leila Haddad"),
-        f"{RUNNING} field 'follow_ups[0].reviewed_by': Leila Haddad submitted the report",
+        lambda d: running(d)["follow_ups"][0].update(
+            submitted_by="Nils Dahl", reviewed_by="Nils Dahl"
+        ),
+        f"{RUNNING} field 'follow_ups[0].reviewed_by': step 'approve_follow_up' refused: Nils "
+        "Dahl submitted the report and may not approve it; required for a follow-up that is "
+        "approved",
     ),
     (
         "a follow-up for an agreement that has not started",
@@ -373,9 +382,9 @@ def test_an_organisation_outside_the_forening_register_cannot_be_imported_in_dia
         )
     ]
     assert refused(data) == (
-        "agreements[1] (VFN 2026/0088) field 'parties[0].organisation': Väntjänsten Ådalen "
-        "(802461-2882) is not registered in Kramfors kommun's föreningsregister; required in "
-        "state 'dialogue'"
+        "agreements[1] (VFN 2026/0088) field 'parties[0].organisation': step 'start_dialogue' "
+        "refused: Väntjänsten Ådalen (802461-2882) is not registered in Kramfors kommun's "
+        "föreningsregister; required in state 'dialogue'"
     )
 
 
@@ -554,3 +563,317 @@ def test_arbitrary_text_is_refused_with_invalid_input_or_imported(text: str) -> 
         load_yaml(text)
     except InvalidInput:
         pass
+
+
+# --- the steps up to the claimed state are replayed (importing/phases.py) ----
+
+IMPORT_DAY = date(2026, 11, 20)
+
+
+def refused_on(data: object, today: date = IMPORT_DAY) -> str:
+    with pytest.raises(InvalidInput) as caught:
+        parse_document(data, today=today)
+    return str(caught.value)
+
+
+def claimed(state: str, *drop: str, change: Callable[[Doc], object] = lambda a: None) -> Doc:
+    """The mjolby example with its running agreement claimed to be in `state`."""
+    data = mjolby()
+    agreement = running(data)
+    agreement["state"] = state
+    for key in drop:
+        agreement.pop(key)
+    change(agreement)
+    return data
+
+
+BEFORE_SIGNING = ("signatures", "follow_ups", "payouts_released_through")
+
+
+def test_the_path_to_each_state_follows_the_machine() -> None:
+    for state in AgreementState:
+        for by_decision in (False, True):
+            at = AgreementState.INITIATIVE
+            for source, trigger in phases.path(state, rejected_by_decision=by_decision):
+                assert source is at and source in sources("agreement", trigger), trigger
+                at = AgreementState(destination("agreement", trigger))
+            assert at is state
+    for follow_up_state in FollowUpState:
+        at_f = FollowUpState.PLANNED
+        for source_f, trigger in phases.follow_up_path(follow_up_state):
+            assert source_f is at_f and source_f in sources("follow_up", trigger), trigger
+            at_f = FollowUpState(destination("follow_up", trigger))
+        assert at_f is follow_up_state
+    by_decision = phases.path(AgreementState.REJECTED, rejected_by_decision=True)
+    assert [t for _, t in by_decision][-2:] == ["submit_for_decision", "reject_decision"]
+    assert phases.HAS_BEEN_ACTIVE == {
+        AgreementState.ACTIVE,
+        AgreementState.RENEWAL,
+        AgreementState.NOT_RENEWED,
+        AgreementState.ENDED,
+        AgreementState.TERMINATED,
+        AgreementState.REPAYMENT,
+        AgreementState.CLOSED,
+    }
+
+
+def decided(**changes: str) -> Callable[[Doc], None]:
+    """The running agreement's decision, changed: dated after the import day by default."""
+
+    def change(agreement: Doc) -> None:
+        later = {"meeting_date": "2026-11-25", "minutes_adjusted": "2026-11-30"}
+        agreement["decisions"][0].update(later | changes)
+
+    return change
+
+
+PHASE_REFUSALS: list[tuple[str, Doc, str]] = [
+    (
+        "a plan without the dialogue's goals",
+        claimed("economic_plan", *BEFORE_SIGNING, "decisions", "goals"),
+        f"{RUNNING} field 'goals': step 'propose_plan' refused: the dialogue's goals is not "
+        "recorded; required in state 'economic_plan'",
+    ),
+    (
+        "a plan without indicators",
+        claimed("economic_plan", *BEFORE_SIGNING, "decisions", "indicators"),
+        f"{RUNNING} field 'indicators': step 'propose_plan' refused: no indicators",
+    ),
+    (
+        "a decision without support for a year of the period",
+        claimed(
+            "decision",
+            *BEFORE_SIGNING,
+            "decisions",
+            change=lambda a: a["economic_plan"]["support"].pop(2026),
+        ),
+        f"{RUNNING} field 'economic_plan.support': step 'submit_for_decision' refused: the "
+        "economic plan has no municipal support for 2026; required in state 'decision'",
+    ),
+    (
+        "a decision without the organisation's own contribution",
+        claimed(
+            "decision",
+            *BEFORE_SIGNING,
+            "decisions",
+            change=lambda a: a["economic_plan"].pop("contributions"),
+        ),
+        f"{RUNNING} field 'economic_plan.contributions': step 'submit_for_decision' refused: "
+        "the organisation's own contribution (egna insatser) is missing",
+    ),
+    (
+        "signing without an approving decision",
+        claimed("signing", *BEFORE_SIGNING, "decisions"),
+        f"{RUNNING} field 'decisions': no approved entry decision is recorded; required in "
+        "state 'signing'",
+    ),
+    (
+        "a decision dated after the day of the import",
+        claimed("signing", *BEFORE_SIGNING, change=decided()),
+        f"{RUNNING} field 'decisions[0].meeting_date': step 'approve_decision' refused: the "
+        "meeting date 2026-11-25 is in the future; required in state 'signing'",
+    ),
+    (
+        "a returned decision dated after the day of the import",
+        claimed("economic_plan", *BEFORE_SIGNING, change=decided(outcome="returned")),
+        f"{RUNNING} field 'decisions[0].meeting_date': step 'return_decision' refused: the "
+        "meeting date 2026-11-25 is in the future",
+    ),
+    (
+        "a renewal before the renewal window opens",
+        claimed("renewal"),
+        f"{RUNNING} field 'state': step 'start_renewal' refused: the renewal dialogue opens "
+        "2027-01-01, in the agreement's final year; required in state 'renewal'",
+    ),
+    (
+        "an agreement ended before its period is over",
+        claimed("ended"),
+        f"{RUNNING} field 'state': step 'end' refused: the period runs until 2027-12-31; "
+        "required in state 'ended'",
+    ),
+    (
+        "a terminated agreement",
+        claimed("terminated"),
+        f"{RUNNING} field 'state': an agreement reaches 'terminated' through the step "
+        "'terminate', which needs the termination date and reason",
+    ),
+    (
+        "an agreement with a repayment claim",
+        claimed("repayment"),
+        f"{RUNNING} field 'state': an agreement reaches 'repayment' through the step 'terminate'",
+    ),
+    (
+        "a rejection without a rejecting decision",
+        claimed("rejected", *BEFORE_SIGNING, "decisions"),
+        f"{RUNNING} field 'state': an agreement reaches 'rejected' through the step 'reject', "
+        "which needs the reason for the rejection",
+    ),
+    (
+        "a rejection by the nämnd of a plan without support for a year",
+        claimed(
+            "rejected",
+            *BEFORE_SIGNING,
+            change=lambda a: (
+                decided(outcome="rejected", meeting_date="2024-11-27")(a),
+                a["economic_plan"]["support"].pop(2026),
+            ),
+        ),
+        f"{RUNNING} field 'economic_plan.support': step 'submit_for_decision' refused: the "
+        "economic plan has no municipal support for 2026; required in state 'rejected'",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [pytest.param(data, expected, id=name) for name, data, expected in PHASE_REFUSALS],
+)
+def test_the_import_refuses_what_the_steps_to_its_state_refuse(data: Doc, expected: str) -> None:
+    assert refused_on(data).startswith(expected)
+
+
+def test_a_signature_after_the_day_of_the_import_is_refused_by_the_sign_step() -> None:
+    assert refused_on(mjolby(), today=date(2024, 12, 11)) == (
+        f"{RUNNING} field 'signatures[1].signed_on': step 'sign': 2024-12-12 is in the "
+        "future; required in state 'active'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "today"),
+    [
+        pytest.param(claimed("renewal"), date(2027, 1, 1), id="renewal in the final year"),
+        pytest.param(claimed("ended"), date(2028, 1, 1), id="ended after the period"),
+        pytest.param(claimed("not_renewed"), IMPORT_DAY, id="renewal declined"),
+        pytest.param(
+            claimed("withdrawn", *BEFORE_SIGNING, "decisions"), IMPORT_DAY, id="withdrawn"
+        ),
+        pytest.param(
+            claimed(
+                "rejected",
+                *BEFORE_SIGNING,
+                change=lambda a: a["decisions"][0].update(outcome="rejected"),
+            ),
+            IMPORT_DAY,
+            id="rejected by the nämnd",
+        ),
+        pytest.param(
+            # The steps never ask for the agreement's own terms (they cannot set them).
+            claimed(
+                "decision",
+                *BEFORE_SIGNING,
+                "decisions",
+                change=lambda a: a["economic_plan"].pop("repayment_terms"),
+            ),
+            IMPORT_DAY,
+            id="decision without repayment terms",
+        ),
+    ],
+)
+def test_a_state_its_steps_lead_to_is_imported(data: Doc, today: date) -> None:
+    bundle = parse_document(data, today=today)
+    assert bundle.agreements[1].state is AgreementState(running(data)["state"])
+
+
+def test_a_closed_agreement_must_have_every_follow_up_done() -> None:
+    data = claimed("closed")
+    running(data)["follow_ups"][0]["state"] = "submitted"
+    assert refused_on(data, today=date(2028, 1, 1)) == (
+        f"{RUNNING} field 'follow_ups': step 'close' refused: follow-up 2025 is submitted, "
+        "not approved; required in state 'closed'"
+    )
+
+
+def test_the_replay_leaves_the_agreement_as_the_file_has_it() -> None:
+    agreement = load_yaml(MJOLBY).agreements[1]
+    assert agreement.state is AgreementState.ACTIVE
+    assert [s.party for s in agreement.signatures] == ["municipality", "802503-9176"]
+
+
+def test_an_agreement_with_a_stored_party_is_replayed_when_the_party_is_known() -> None:
+    data = kramfors()
+    shared = data["agreements"][0]
+    shared["parties"] = [{"organisation": "802002-4280"}]
+    shared["signatures"] = shared["signatures"][:1]  # the stored party has not signed
+    shared["follow_ups"][0]["submitted_by"] = "Sven Ek"
+    bundle = parse_document(data)  # nothing to replay yet: the party is a placeholder
+    assert len(bundle.deferred) == 1
+    stored = Organisation("Föreningen Gemenskap", "802002-4280", "Sven Ek", "s@ex.example", id=7)
+    stored.forening_registered = True
+    with pytest.raises(InvalidInput) as caught:
+        bundle.resolve_organisations({"802002-4280": stored})
+    assert str(caught.value) == (
+        "agreements[0] (VFN 2025/0031) field 'signatures': step 'activate' refused: not "
+        "signed yet by: Föreningen Gemenskap (802002-4280); required in state 'active'"
+    )
+    party = bundle.agreements[0].parties[0]
+    assert is_placeholder(party.organisation) and party.organisation_id is None
+    assert bundle.unresolved_orgnrs
+
+
+def with_follow_up(**follow_up: object) -> Doc:
+    data = mjolby()
+    running(data)["follow_ups"].append(follow_up)
+    return data
+
+
+FOLLOW_UP_REFUSALS: list[tuple[str, Doc, date, str]] = [
+    (
+        "a follow-up open before its opening day",
+        with_follow_up(year=2026, state="open"),
+        date(2026, 10, 1),
+        f"{RUNNING} field 'follow_ups[1].state': step 'open_follow_up' refused: follow-up "
+        "2026 opens 2026-11-01; required for a follow-up that is open",
+    ),
+    (
+        "a follow-up overdue before its report is due",
+        with_follow_up(year=2026, state="overdue"),
+        date(2027, 1, 5),
+        f"{RUNNING} field 'follow_ups[1].state': step 'mark_report_overdue' refused: the "
+        "report for 2026 is due 2027-03-31; required for a follow-up that is overdue",
+    ),
+    (
+        "a document that arrives after the day of the import",
+        changed(
+            mjolby,
+            lambda d: running(d)["follow_ups"][0]["documents"][0].update(arrived="2026-12-01"),
+        ),
+        IMPORT_DAY,
+        f"{RUNNING} field 'follow_ups[0].documents[0].arrived': step 'receive_document' "
+        "refused: arrival date 2026-12-01 is in the future",
+    ),
+    (
+        "a report submitted after the day of the import",
+        changed(
+            mjolby,
+            lambda d: running(d)["follow_ups"][0].update(
+                submitted_on="2026-12-01", reviewed_on="2026-12-02"
+            ),
+        ),
+        IMPORT_DAY,
+        f"{RUNNING} field 'follow_ups[0].submitted_on': step 'approve_follow_up' refused: the "
+        "report was submitted 2026-12-01, after 2026-11-20",
+    ),
+    (
+        "an approved report without a count the agreement names",
+        changed(mjolby, lambda d: running(d)["follow_ups"][0]["statistics"].pop("unika besökare")),
+        IMPORT_DAY,
+        f"{RUNNING} field 'follow_ups[0].statistics': step 'approve_follow_up' refused: the "
+        "report lacks the statistics the agreement names: unika besökare",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("data", "today", "expected"),
+    [pytest.param(d, t, e, id=name) for name, d, t, e in FOLLOW_UP_REFUSALS],
+)
+def test_a_follow_up_is_refused_as_the_steps_to_its_state_refuse(
+    data: Doc, today: date, expected: str
+) -> None:
+    assert refused_on(data, today).startswith(expected)
+
+
+def test_an_open_follow_up_is_imported_from_its_opening_day() -> None:
+    bundle = parse_document(with_follow_up(year=2026, state="open"), today=date(2026, 11, 1))
+    assert [f.state.value for f in bundle.agreements[1].follow_ups] == ["approved", "open"]

@@ -5,7 +5,6 @@ both backends, is in tests/integration/test_hostile_input.py."""
 from __future__ import annotations
 
 import json
-import time
 from datetime import date
 
 import pytest
@@ -41,10 +40,10 @@ def merge_bomb(levels: int) -> str:
     ],
     ids=["merge-keys", "aliases", "merge-cycle"],
 )
-def test_an_alias_bomb_is_refused_within_a_second(text: str) -> None:
-    started = time.monotonic()
+def test_an_alias_bomb_is_refused_at_the_value_limit_not_expanded(text: str) -> None:
+    # The message names the bound the reader stopped at: it counted the expansion and gave
+    # up, rather than building a billion values (how long that takes is bench material).
     message = refused(text)
-    assert time.monotonic() - started < 5
     assert message.startswith("document: more than 1,000,000 values once its aliases")
 
 
@@ -134,7 +133,7 @@ def test_step_input_that_no_database_stores_is_refused_anywhere_in_it() -> None:
         StepData({"indicators": ["ok", "\ud800"]}, "sign")
     with pytest.raises(InvalidInput, match=r"contains U\+DCFF") as caught:
         StepData({"x\udcff": "1"}, "sign")
-    assert caught.value.field == "x\udcff"  # the CLI prints it escaped (cli_support.printable)
+    assert caught.value.field == "x\udcff"  # the CLI prints it escaped (support.printable)
 
 
 def test_step_text_and_days_are_bounded() -> None:
@@ -153,7 +152,7 @@ def test_step_text_and_days_are_bounded() -> None:
 
 
 def test_printable_escapes_what_a_terminal_would_act_on() -> None:
-    from iop_workflow.cli_support import printable
+    from iop_workflow.entrypoints.cli.support import printable
 
     assert printable("röd \x1b[31m\r\x9b2J \u202eabc\u202c \udcff\nnext\t!") == (
         "röd \\u001b[31m\\u000d\\u009b2J \\u202eabc\\u202c \\udcff\nnext\\u0009!"
@@ -163,7 +162,7 @@ def test_printable_escapes_what_a_terminal_would_act_on() -> None:
 
 
 def test_printable_json_is_still_the_same_json() -> None:
-    from iop_workflow.cli_support import printable
+    from iop_workflow.entrypoints.cli.support import printable
 
     value = {"name": "x\x7f\x9b\u202e\ud800y", "n": 1}
     text = printable(json.dumps(value, ensure_ascii=False, indent=2))

@@ -5,22 +5,31 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
+from iop_workflow.domain.gate import GateBlock, GateKind
+from iop_workflow.domain.states import FollowUpState
 from iop_workflow.orchestration import run_summary as rs
 from iop_workflow.service.report import Portfolio, Scope
 
 RUNNING = "OSN 2024/0087"
 KRAMFORS = "VFN 2025/0031"
-SUBMITTED = (
-    "follow-up 2026 is submitted (report due 2027-03-31); "
-    "payouts in 2027 are released when it is approved"
+SUBMITTED_BLOCK = GateBlock(
+    GateKind.FOLLOW_UP_NOT_APPROVED,
+    "follow-up 2026 is submitted (report due 2027-03-31)",
+    "payouts in 2027 are released when it is approved",
+    follow_up_year=2026,
+    follow_up_state=FollowUpState.SUBMITTED,
+    report_due=date(2027, 3, 31),
 )
-OVERDUE = (
-    "follow-up 2026 is overdue (report due 2027-03-31); "
-    "payouts in 2027 are released when it is approved"
+OVERDUE_BLOCK = replace(
+    SUBMITTED_BLOCK,
+    condition="follow-up 2026 is overdue (report due 2027-03-31)",
+    follow_up_state=FollowUpState.OVERDUE,
 )
+SUBMITTED, OVERDUE = SUBMITTED_BLOCK.reason, OVERDUE_BLOCK.reason
 NOT_CONFIGURED: dict[str, Any] = {"configured": False, "claimed": 0}
 
 
@@ -49,8 +58,11 @@ def payout_summary(released: int = 0, blocked: int = 0, **extra: Any) -> dict[st
     }
 
 
-def blocked_row(diarienummer: str, due: str, reason: str, ore: int = 23_000_000) -> dict[str, Any]:
-    """One row of `service.payouts.list_payouts(db, "blocked")` (the fields read here)."""
+def blocked_row(
+    diarienummer: str, due: str, block: GateBlock | str, ore: int = 23_000_000
+) -> dict[str, Any]:
+    """One row of `service.payouts.list_payouts(db, "blocked", with_block=True)` (the fields
+    read here); a text alone is a reason stored without the gate's current decision."""
     return {
         "id": 1,
         "diarienummer": diarienummer,
@@ -59,14 +71,15 @@ def blocked_row(diarienummer: str, due: str, reason: str, ore: int = 23_000_000)
         "amount_ore": ore,
         "state": "blocked",
         "gate": "closed",
-        "reason": reason,
+        "reason": block if isinstance(block, str) else block.reason,
+        "block": None if isinstance(block, str) else block,
     }
 
 
 THREE_BLOCKED = [
-    blocked_row(RUNNING, "2027-04-30", SUBMITTED),
-    blocked_row(KRAMFORS, "2027-04-30", OVERDUE, ore=5_000_000),
-    blocked_row(RUNNING, "2027-10-29", SUBMITTED),
+    blocked_row(RUNNING, "2027-04-30", SUBMITTED_BLOCK),
+    blocked_row(KRAMFORS, "2027-04-30", OVERDUE_BLOCK, ore=5_000_000),
+    blocked_row(RUNNING, "2027-10-29", SUBMITTED_BLOCK),
 ]
 
 
@@ -176,7 +189,7 @@ def test_a_payout_run_with_decisions_and_nothing_blocked() -> None:
 
 
 def test_one_blocked_payout_is_singular() -> None:
-    one = [blocked_row(RUNNING, "2027-04-30", OVERDUE)]
+    one = [blocked_row(RUNNING, "2027-04-30", OVERDUE_BLOCK)]
     assert "1 payout (230 000,00 kr) remains blocked" in rs.payout_line(payout_summary(), one)
     assert "## 1 payout (230 000,00 kr) remains blocked" in rs.payout_markdown(
         payout_summary(), one
@@ -185,7 +198,8 @@ def test_one_blocked_payout_is_singular() -> None:
 
 def test_long_lists_are_cut_in_the_artifact_and_in_the_log_line() -> None:
     many = [
-        blocked_row(f"OSN 2025/{5000 + n:04d}", "2027-04-30", OVERDUE) for n in range(rs.LISTED + 7)
+        blocked_row(f"OSN 2025/{5000 + n:04d}", "2027-04-30", OVERDUE_BLOCK)
+        for n in range(rs.LISTED + 7)
     ]
     text = rs.payout_markdown(payout_summary(), many)
     listed = [line for line in text.splitlines() if line.startswith("- 1 payout of **")]

@@ -7,19 +7,19 @@ from typing import Annotated, Any
 
 import typer
 
-from .cli_support import (
+from ...money_text import sek
+from .support import (
     AsOf,
     JsonOpt,
     as_of_day,
+    clock,
     emit_json,
     emit_rows,
-    handled,
-    now_utc,
+    handles_errors,
     parse_day,
     printable,
     ready_database,
 )
-from .money_text import sek
 
 payouts_app = typer.Typer(help="Payouts: list them with their gate, or run the payout flow.")
 
@@ -29,9 +29,9 @@ def _run_flow(name: str, as_of: str | None) -> Any:
 
     The temporary server is a child of this process that dies with it, even when this
     process is killed (`orchestration.processes`), and is stopped when the run ends."""
-    from .orchestration.processes import prefect_api_or_temporary_server
-    from .orchestration.runtime import prefect_defaults
-    from .service.system_day import refuse_future_run
+    from ...orchestration.processes import prefect_api_or_temporary_server
+    from ...orchestration.runtime import prefect_defaults
+    from ...service.system_day import refuse_future_run
 
     day = as_of_day(as_of)
     # Said before any Prefect server starts: the run itself would refuse the day too.
@@ -59,20 +59,21 @@ def _run_flow(name: str, as_of: str | None) -> Any:
         return portfolio_report(as_of=day)
 
 
+@handles_errors
 def sweep(as_of: AsOf = None) -> None:
     """Run the daily sweep flow once for a day."""
-    with handled():
-        emit_json(_run_flow("daily-sweep", as_of))
+    emit_json(_run_flow("daily-sweep", as_of))
 
 
+@handles_errors
 def report(as_of: AsOf = None) -> None:
     """Run the portfolio report flow once (artifacts in the Prefect dashboard)."""
-    with handled():
-        keys = _run_flow("portfolio-report", as_of)
-        typer.echo("artifacts: " + ", ".join(keys))
+    keys = _run_flow("portfolio-report", as_of)
+    typer.echo("artifacts: " + ", ".join(keys))
 
 
 @payouts_app.callback(invoke_without_command=True)
+@handles_errors
 def payouts(
     ctx: typer.Context,
     state: Annotated[str | None, typer.Option(help="Only payouts in this state.")] = None,
@@ -81,64 +82,63 @@ def payouts(
     """List payouts with their gate and, when it is closed, the reason."""
     if ctx.invoked_subcommand is not None:
         return
-    from .service.payouts import list_payouts
+    from ...service.payouts import list_payouts
 
-    with handled():
-        emit_rows(
-            list_payouts(ready_database(), state),
-            as_json,
-            [
-                ("ID", "id"),
-                ("DIARIENUMMER", "diarienummer"),
-                ("DUE", "due"),
-                ("AMOUNT", lambda r: sek(r["amount_ore"])),
-                ("STATE", "state"),
-                ("GATE", "gate"),
-                ("REASON", "reason"),
-            ],
-        )
+    emit_rows(
+        list_payouts(ready_database(), state),
+        as_json,
+        [
+            ("ID", "id"),
+            ("DIARIENUMMER", "diarienummer"),
+            ("DUE", "due"),
+            ("AMOUNT", lambda r: sek(r["amount_ore"])),
+            ("STATE", "state"),
+            ("GATE", "gate"),
+            ("REASON", "reason"),
+        ],
+    )
 
 
 @payouts_app.command("run")
+@handles_errors
 def payouts_run(as_of: AsOf = None) -> None:
     """Run the payout flow once for a day: release or block every due payout."""
-    with handled():
-        emit_json(_run_flow("payout-run", as_of))
+    emit_json(_run_flow("payout-run", as_of))
 
 
+@handles_errors
 def simulate(
     start: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD).")],
     end: Annotated[str, typer.Option("--to", help="Last day (YYYY-MM-DD).")],
     as_json: JsonOpt = False,
 ) -> None:
     """Walk day by day through the scheduled work on a copy of the database."""
-    from .service.simulate import LogLine
-    from .service.simulate import simulate as run
+    from ...service.simulate import LogLine
+    from ...service.simulate import simulate as run
 
-    with handled():
-        first, last = parse_day(start, "--from"), parse_day(end, "--to")
-        lines: list[dict[str, Any]] = []
+    first, last = parse_day(start, "--from"), parse_day(end, "--to")
+    lines: list[dict[str, Any]] = []
 
-        def echo(line: LogLine) -> None:
-            if as_json:
-                lines.append(
-                    {
-                        "day": line.day.isoformat(),
-                        "diarienummer": line.diarienummer,
-                        "what": line.what,
-                    }
-                )
-            else:
-                typer.echo(printable(f"{line.day}  {line.diarienummer:<15} {line.what}"))
-
-        total = run(ready_database(), first, last, now=now_utc(), echo=echo)
+    def echo(line: LogLine) -> None:
         if as_json:
-            emit_json(lines)
-        else:
-            typer.echo(
-                f"{total} events from {first} to {last} (simulated on a copy; "
-                "the database is unchanged)"
+            lines.append(
+                {
+                    "day": line.day.isoformat(),
+                    "diarienummer": line.diarienummer,
+                    "what": line.what,
+                }
             )
+        else:
+            typer.echo(printable(f"{line.day}  {line.diarienummer:<15} {line.what}"))
+
+    total = run(ready_database(), first, last, now=clock().now(), echo=echo)
+    if as_json:
+        emit_json(lines)
+    else:
+        typer.echo(
+            f"{total} events from {first} to {last} (simulated on a copy; "
+            "the database is unchanged)"
+        )
 
 
 def register(app: typer.Typer) -> None:

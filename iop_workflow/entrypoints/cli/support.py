@@ -1,22 +1,26 @@
 """What every CLI command shares: options, the database, the clock, errors → exit codes,
-output."""
+output. The database and the clock come from the composition root (`bootstrap.app`)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from datetime import UTC, date, datetime
-from typing import Annotated, Any, NoReturn
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 
-from .config import get_settings, today_in_stockholm
-from .domain import limits
-from .domain.errors import InvalidInput, IopError, NotFound, RuleViolation, StaleUpdate
+from ...config import debug_enabled
+from ...domain import limits
+from ...domain.errors import InvalidInput, IopError, NotFound, RuleViolation, StaleUpdate
+
+if TYPE_CHECKING:
+    from ...adapters.db import Database
+    from ...clock import Clock
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_REFUSED, EXIT_NOT_FOUND = 0, 1, 2, 3, 4
 
@@ -63,41 +67,58 @@ def fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
-@contextmanager
-def handled() -> Iterator[None]:
-    """Map our errors to the documented exit codes; never a traceback for a user mistake."""
-    try:
-        yield
-    except typer.Exit:
-        raise
-    except BrokenPipeError:
-        # The reader went away (`| head`): stop quietly, as other tools do.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise typer.Exit(EXIT_OK) from None
-    except InvalidInput as exc:
-        fail(str(exc), EXIT_USAGE)
-    except NotFound as exc:
-        fail(str(exc), EXIT_NOT_FOUND)
-    except (RuleViolation, StaleUpdate) as exc:
-        fail(f"refused: {exc}", EXIT_REFUSED)
-    except IopError as exc:
-        fail(str(exc), EXIT_UNEXPECTED)
-    except Exception as exc:  # the last line of defence: say what, keep the trace for debugging
-        if os.environ.get("IOP_DEBUG"):
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """The command with our errors mapped to the documented exit codes; never a traceback
+    for a user mistake. Typer still sees the command's own signature and help."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except typer.Exit:
             raise
-        fail(
-            f"unexpected {type(exc).__name__}: {exc} (set IOP_DEBUG=1 for details)",
-            EXIT_UNEXPECTED,
-        )
+        except BrokenPipeError:
+            # The reader went away (`| head`): stop quietly, as other tools do.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(EXIT_OK) from None
+        except InvalidInput as exc:
+            fail(str(exc), EXIT_USAGE)
+        except NotFound as exc:
+            fail(str(exc), EXIT_NOT_FOUND)
+        except (RuleViolation, StaleUpdate) as exc:
+            fail(f"refused: {exc}", EXIT_REFUSED)
+        except IopError as exc:
+            fail(str(exc), EXIT_UNEXPECTED)
+        except Exception as exc:  # the last line of defence: say what, keep the trace
+            if debug_enabled():
+                raise
+            fail(
+                f"unexpected {type(exc).__name__}: {exc} (set IOP_DEBUG=1 for details)",
+                EXIT_UNEXPECTED,
+            )
+
+    return run
 
 
-def database() -> Any:
-    from .adapters.db import Database, default_database_url
+def database() -> Database:
+    """The product database (`bootstrap.app`)."""
+    from ...bootstrap import app
 
-    return Database(default_database_url(get_settings()))
+    return app().database
 
 
-def ready_database() -> Any:
+def clock() -> Clock:
+    """The clock: the moment (`clock().now()`) and the system's day (`clock().today()`)."""
+    from ...bootstrap import app
+
+    return app().clock
+
+
+def ready_database() -> Database:
     """The database, refusing clearly when its schema was never created."""
     from sqlalchemy import inspect
 
@@ -114,7 +135,7 @@ def ready_database() -> Any:
 def parse_day(value: str | None, option: str) -> date:
     """The day of a date option; refused outside the supported range (domain/limits.py)."""
     if value is None:
-        return today_in_stockholm()
+        return clock().today()
     try:
         day = date.fromisoformat(value)
     except ValueError:
@@ -130,16 +151,12 @@ def as_of_day(value: str | None) -> date:
     return parse_day(value, AS_OF)
 
 
-def now_utc() -> datetime:
-    return datetime.now(tz=UTC)
-
-
 def step_data(pairs: Sequence[str], file: str | None) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if file:
         # The import's reader: the same limits, the same refusal of duplicate keys.
-        from .importing.schema import bare_message
-        from .importing.yamlio import read_text_file, read_yaml
+        from ...importing.schema import bare_message
+        from ...importing.yamlio import read_text_file, read_yaml
 
         try:
             text = read_text_file(file, what="--file")

@@ -18,15 +18,14 @@ from iop_workflow.service.payouts import payout_run as payout_service
 @task(name="decide-payouts")
 def decide_payouts(as_of: date) -> dict[str, Any]:
     result = payout_service(database(), as_of=as_of, now=clock().now(), origin=FLOW_ORIGIN)
+    blocked = [c for c in result.changes if c.trigger == "block_payout"]
     return {
         "as_of": as_of.isoformat(),
         "released": result.count("release_payout"),
-        "blocked": result.count("block_payout"),
-        "blocked_reasons": [
-            f"{c.diarienummer} payout {c.key}: {c.reason}"
-            for c in result.changes
-            if c.trigger == "block_payout"
-        ],
+        # Newly blocked today; a blocked payout whose reason moved on is counted apart.
+        "blocked": sum(1 for c in blocked if c.from_state != "blocked"),
+        "reasons_changed": sum(1 for c in blocked if c.from_state == "blocked"),
+        "blocked_reasons": [f"{c.diarienummer} payout {c.key}: {c.reason}" for c in blocked],
         "notifications_queued": result.notifications,
     }
 

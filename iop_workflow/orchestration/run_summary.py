@@ -195,6 +195,9 @@ def payout_line(summary: Mapping[str, Any], blocked: Iterable[Mapping[str, Any]]
         f"{_n(int(summary.get('released', 0)), 'payout')} released, "
         f"{int(summary.get('blocked', 0))} newly blocked"
     )
+    moved = int(summary.get("reasons_changed", 0))
+    if moved:
+        decided += f", {_n(moved, 'block reason')} changed"
     still = _still_blocked(groups)
     if groups:
         shown = [f"{g.payouts} of {g.diarienummer}: {_short(g)}" for g in groups[:LOGGED]]
@@ -228,6 +231,9 @@ def payout_markdown(summary: Mapping[str, Any], blocked: Iterable[Mapping[str, A
         ]
     else:
         lines.append("Nothing changed: no payout was released or blocked today.")
+    moved = int(summary.get("reasons_changed", 0))
+    if moved:
+        lines += ["", f"{_capitalised(_n(moved, 'blocked payout'))} got a new block reason."]
     lines += [
         "",
         *[f"- {_capitalised(fact)}" for fact in _run_facts(summary)],

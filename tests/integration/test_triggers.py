@@ -29,8 +29,8 @@ import yaml
 from cli_runner import Run, run_iop
 from typer.testing import CliRunner
 
-from iop_workflow import cli as cli_module
 from iop_workflow.adapters.db import Database
+from iop_workflow.entrypoints.cli import main as cli_module
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_FILES = [ROOT / "examples" / "mjolby.yaml", ROOT / "examples" / "kramfors.yaml"]

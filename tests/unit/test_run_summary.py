@@ -233,3 +233,9 @@ def test_portfolio_line_gives_the_overall_figures() -> None:
         "3 blocked payouts, 1 overdue follow-up, 0 deadlines in the next 90 days; "
         "2 artifacts published, the summary is portfolio-overall"
     )
+
+
+def test_a_block_reason_that_moved_on_is_said_apart_from_the_newly_blocked() -> None:
+    line = rs.payout_line(payout_summary(blocked=1, reasons_changed=2), THREE_BLOCKED)
+    assert "0 payouts released, 1 newly blocked, 2 block reasons changed; " in line
+    assert "changed" not in rs.payout_line(payout_summary(blocked=1), THREE_BLOCKED)

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NoReturn
 
-from .commands import TARGETS, command_for, read_command
+from .commands import TARGETS, command_for, command_model, read_command
 from .context import StateChange, StepContext, StepData
-from .errors import InvalidInput, InvalidStep, NotFound, NotPermitted
+from .errors import InvalidInput, NotFound, NotPermitted
 from .firing import check_allowed, fire_machine
 from .machines import ENTITY_OF, guards_of, triggers_from
 from .model import Agreement
@@ -64,10 +64,7 @@ def fire(
     """Fire `trigger` on `agreement` (or on one of its follow-ups, payouts, claims)."""
     entity = ENTITY_OF.get(trigger)
     if entity is None:
-        allowed = list(dict.fromkeys(s.trigger for s in available_steps(agreement)))
-        raise InvalidStep(
-            f"agreement {agreement.diarienummer}", trigger, agreement.state.value, allowed
-        )
+        refuse_unknown_trigger(trigger)
     if check_role and not may_fire(actor.role, trigger):
         raise NotPermitted(
             actor.name, actor.role.value, trigger, sorted(r.value for r in roles_for(trigger))
@@ -83,6 +80,18 @@ def fire(
     )
     STEPS[trigger].apply(ctx)
     return ctx.changes
+
+
+def refuse_unknown_trigger(trigger: str) -> NoReturn:
+    """An unknown trigger is bad input (exit 2), not a refusal: `InvalidInput` on the
+    field TRIGGER naming every step there is, as `iop steps TRIGGER` says it. Raised
+    before anything is changed."""
+    try:
+        command_model(trigger)
+    except InvalidInput as error:
+        error.field = "TRIGGER"
+        raise
+    raise AssertionError(f"step '{trigger}' has a command but no machine")
 
 
 def _prepare(ctx: StepContext) -> None:

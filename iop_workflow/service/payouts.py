@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..adapters import tables as t
-from ..adapters.db import Database
+from ..adapters.db import Database, Repository
 from ..adapters.rule_sql import gate_year as rule_gate_year
 from ..clock import Clock
 from ..domain import reminders as r
@@ -384,9 +384,16 @@ def payout_run(
 
 
 def list_payouts(
-    db: Database, state: str | None = None, *, with_block: bool = False
+    db: Database,
+    state: str | None = None,
+    *,
+    with_block: bool = False,
+    agreement: str | None = None,
 ) -> list[dict[str, Any]]:
     """Every payout with its gate and, when blocked or due, the reason (`iop payouts`).
+
+    `agreement` (a REF: the diarienummer, or the id as `#12`) keeps the payouts of that
+    agreement only; an unknown one is `NotFound`.
 
     `with_block` adds the gate's structured decision under "block" (a `GateBlock` or
     None), for callers in this process (run summaries); JSON output leaves it out.
@@ -405,11 +412,14 @@ def list_payouts(
     query = (
         sa.select(p, *_gate_inputs())
         .select_from(p.join(a, a.c.id == p.c.agreement_id).outerjoin(f, gate_follow_up))
-        .where(*picked)
         .order_by(p.c.due_on, p.c.id)
     )
-    open_ones = sa.select(p.c.agreement_id).where(p.c.state.in_(sorted(OPEN_PAYOUT)), *picked)
     with db.read() as session:
+        if agreement is not None:
+            found = Repository(session).agreement(agreement)
+            picked.append(p.c.agreement_id == found.id)
+        query = query.where(*picked)
+        open_ones = sa.select(p.c.agreement_id).where(p.c.state.in_(sorted(OPEN_PAYOUT)), *picked)
         unsigned = unsigned_parties(session, open_ones)
         rows = list(session.execute(query))
     return [_listed(row, unsigned, with_block) for row in rows]

@@ -130,6 +130,19 @@ def detail(a: Agreement) -> dict[str, Any]:
         ],
         "terminated_on": a.terminated_on.isoformat() if a.terminated_on else None,
         "termination_reason": a.termination_reason,
+        # Added by issue 11: the tilläggsavtal, in the order they were recorded.
+        "amendments": [
+            {
+                "id": m.id,
+                "decided_on": m.decided_on.isoformat(),
+                "paragraph": m.paragraph,
+                "description": m.description,
+                "new_end": m.new_end.isoformat() if m.new_end else None,
+                "support_changes_ore": dict(m.support_changes),
+                "recorded_by": m.recorded_by,
+            }
+            for m in a.amendments
+        ],
     }
 
 

@@ -216,6 +216,7 @@ def test_running_the_same_day_again_adds_no_rows_and_reports_no_changes(
         "as_of": "2027-10-29",
         "released": 0,
         "blocked": 0,
+        "reasons_changed": 0,
         "blocked_reasons": [],
         "notifications_queued": 0,
         "events_published": 0,

@@ -543,8 +543,8 @@ MISTAKES = {
         ["'dialogue'", "propose_plan, withdraw"],
     ),
     "unknown step": (
-        transition_args(REF, "approve_everything", ANNA, "2026-11-23"), 3,
-        ["approve_everything", "'dialogue'", "propose_plan, withdraw"],
+        transition_args(REF, "approve_everything", ANNA, "2026-11-23"), 2,
+        ["TRIGGER", "'approve_everything' is not a step", "propose_plan", "withdraw"],
     ),
     "bad date in --set": (
         transition_args(REF, "propose_plan", ANNA, "2026-11-23", "end=2031-02-30"), 2,

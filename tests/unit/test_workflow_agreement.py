@@ -914,11 +914,14 @@ def test_a_step_not_allowed_in_the_current_state_names_the_state_and_the_allowed
     assert "allowed now: assess_criterion, reject, start_dialogue, withdraw" in str(error)
 
 
-def test_an_unknown_step_is_an_invalid_step_listing_what_can_be_done_now() -> None:
+def test_an_unknown_step_is_bad_input_on_the_trigger_listing_every_step() -> None:
     a = agreement_in(A.SIGNING)
-    error = refused(a, "approve", today=date(2026, 9, 20), error=InvalidStep)
-    assert error.state == "signing"
-    assert {"sign", "activate"} <= set(error.allowed)
+    error = refused(a, "approve", today=date(2026, 9, 20), error=InvalidInput)
+    assert error.field == "TRIGGER"
+    assert str(error).startswith("TRIGGER: 'approve' is not a step; the steps are: ")
+    assert {"sign", "activate", "approve_decision", "write_off_claim"} <= set(
+        str(error).split(": ")[-1].split(", ")
+    )
 
 
 def test_a_closed_agreement_allows_no_further_agreement_step() -> None:

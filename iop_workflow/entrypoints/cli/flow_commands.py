@@ -77,6 +77,14 @@ def report(as_of: AsOf = None) -> None:
 def payouts(
     ctx: typer.Context,
     state: Annotated[str | None, typer.Option(help="Only payouts in this state.")] = None,
+    agreement: Annotated[
+        str | None,
+        typer.Option(
+            "--agreement",
+            metavar="REF",
+            help="Only this agreement's payouts (the diarienummer, or the id as #12).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List payouts with their gate and, when it is closed, the reason."""
@@ -85,7 +93,7 @@ def payouts(
     from ...service.payouts import list_payouts
 
     emit_rows(
-        list_payouts(ready_database(), state),
+        list_payouts(ready_database(), state, agreement=agreement),
         as_json,
         [
             ("ID", "id"),

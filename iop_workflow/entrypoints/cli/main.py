@@ -40,6 +40,7 @@ from .support import (
     emit_table,
     fail,
     handles_errors,
+    printable,
     ready_database,
     stdout_is_utf8,
     step_data,
@@ -157,6 +158,20 @@ def show(ref: str, as_json: JsonOpt = False) -> None:
     echo(f"  officer      {view['officer']}")
     for year, amount in view["economic_plan"]["support_ore"].items():
         echo(f"  support {year} {sek(amount)}")
+    for d in view["decisions"]:
+        adjusted = f", minutes adjusted {d['minutes_adjusted']}" if d["minutes_adjusted"] else ""
+        echo(
+            f"  decision {d['kind']} (period {d['period_no']}): {d['outcome']}, "
+            f"{_line(d['body'])} {d['meeting_date']} {_line(d['paragraph'])}{adjusted}"
+        )
+    for m in view["amendments"]:
+        changes = [f"new end {m['new_end']}"] if m["new_end"] else []
+        changes += [f"support {y} {sek(ore)}" for y, ore in m["support_changes_ore"].items()]
+        what = f" ({'; '.join(changes)})" if changes else ""
+        echo(
+            f"  tilläggsavtal {m['decided_on']} {_line(m['paragraph'])}: "
+            f"{_line(m['description'])}{what}"
+        )
     for f in view["follow_ups"]:
         echo(f"  follow-up {f['year']}: {f['state']} (report due {f['report_due']})")
     for p in view["payouts"]:
@@ -164,6 +179,11 @@ def show(ref: str, as_json: JsonOpt = False) -> None:
         echo(f"  payout {p['id']} due {p['due']} {sek(p['amount_ore'])}: {p['state']}{reason}")
     for c in view["claims"]:
         echo(f"  claim {c['id']} {sek(c['amount_ore'])} due {c['due']}: {c['state']}")
+
+
+def _line(text: str) -> str:
+    """Stored text on one line of `iop show`: a newline in it is written as `\\u000a`."""
+    return printable(text, in_cell=True)
 
 
 _REASON: Column = ("REASON", "reason")

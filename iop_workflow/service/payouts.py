@@ -10,7 +10,7 @@ UPDATE only matches rows still planned or blocked.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -267,63 +267,57 @@ def run_payouts(
             # Still blocked, for a reason that moved on (e.g. the report arrived).
             reasons_moved[row.reason].append(row.payout_id)
     notices = []
-    for reason, ids in to_block.items():
-        for part in chunks(ids):
-            block = (
-                sa.update(p)
-                .where(p.c.id.in_(part), still(p.c.state, PayoutState.PLANNED))
-                .values(state=PayoutState.BLOCKED, blocked_reason=reason, version=p.c.version + 1)
-                .returning(p.c.id)
-            )
-            for (payout_id,) in session.execute(block):
-                row = by_id[payout_id]
-                result.changes.append(
-                    Change(
-                        row.agreement_id,
-                        row.diarienummer,
-                        "payout",
-                        str(payout_id),
-                        "block_payout",
-                        "planned",
-                        "blocked",
-                        reason,
-                    )
-                )
-                notices.append(_blocked_notice(row))
     # A reason that moved on is the domain's `block_payout` from blocked (it is how a
     # step refreshes the reason): a state change with its audit record, like any other.
-    # Only while the stored reason still differs, so that a concurrent run that moved it
-    # first leaves this one nothing to record.
-    for reason, ids in reasons_moved.items():
-        for part in chunks(ids):
-            moved = (
-                sa.update(p)
-                .where(
-                    p.c.id.in_(part),
-                    still(p.c.state, PayoutState.BLOCKED),
-                    p.c.blocked_reason.is_distinct_from(reason),
-                )
-                .values(blocked_reason=reason, version=p.c.version + 1)
-                .returning(p.c.id)
-            )
-            for (payout_id,) in session.execute(moved):
-                row = by_id[payout_id]
+    for source, by_reason in (
+        (PayoutState.PLANNED, to_block),
+        (PayoutState.BLOCKED, reasons_moved),
+    ):
+        for reason, ids in by_reason.items():
+            for row in _blocked(session, by_id, ids, reason, source):
                 result.changes.append(
                     Change(
                         row.agreement_id,
                         row.diarienummer,
                         "payout",
-                        str(payout_id),
+                        str(row.payout_id),
                         "block_payout",
-                        "blocked",
-                        "blocked",
+                        source.value,
+                        PayoutState.BLOCKED.value,
                         reason,
                     )
                 )
+                if source is PayoutState.PLANNED:
+                    notices.append(_blocked_notice(row))
     write_audit(session, result.changes, now=now, as_of=as_of, origin=origin)
     notices += payout_warnings(session, as_of=as_of)
     result.notifications = record(session, notices, as_of=as_of, now=now)
     return result
+
+
+def _blocked(
+    session: Session,
+    by_id: Mapping[int, GateRow],
+    ids: Sequence[int],
+    reason: str,
+    source: PayoutState,
+) -> Iterator[GateRow]:
+    """Block the payouts `ids` still in `source` with `reason`; the rows it changed. A
+    payout already blocked is changed only while its stored reason still differs, so that
+    a concurrent run that moved it first leaves this one nothing to record."""
+    p = t.payouts
+    for part in chunks(ids):
+        where = [p.c.id.in_(part), still(p.c.state, source)]
+        if source is PayoutState.BLOCKED:
+            where.append(p.c.blocked_reason.is_distinct_from(reason))
+        update = (
+            sa.update(p)
+            .where(*where)
+            .values(state=PayoutState.BLOCKED, blocked_reason=reason, version=p.c.version + 1)
+            .returning(p.c.id)
+        )
+        for (payout_id,) in session.execute(update).all():
+            yield by_id[payout_id]
 
 
 def _blocked_notice(row: GateRow) -> Notice:

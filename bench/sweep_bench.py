@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/sweep_bench.py [N] [--postgres URL]
 
-Builds N active Mjölby agreements (five years, two payouts a year) straight into a
+Builds N active Mjölby agreements (five years; a quarter each with the preset's two
+payouts a year, four, twelve, and a plan of explicit dates) straight into a
 fresh SQLite database (or the PostgreSQL URL given), then times, on one payout day:
 the sweep, the payout run, and a second sweep and payout run of the same day (which
 must change nothing). Prints seconds, rows per second and the peak memory (RSS) of
@@ -27,8 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from iop_workflow.adapters import tables as t  # noqa: E402
 from iop_workflow.adapters.db import Database  # noqa: E402
-from iop_workflow.domain.deadlines import follow_up_dates  # noqa: E402
-from iop_workflow.domain.instalments import plan_instalments  # noqa: E402
+from iop_workflow.domain.deadlines import follow_up_dates, planned_instalments  # noqa: E402
 from iop_workflow.domain.model import Agreement, YearSupport  # noqa: E402
 from iop_workflow.policies import load_policy  # noqa: E402
 from iop_workflow.service.payouts import payout_run  # noqa: E402
@@ -36,6 +36,13 @@ from iop_workflow.service.sweep import daily_sweep  # noqa: E402
 
 START, END = date(2027, 1, 1), date(2031, 12, 31)
 SUPPORT = 30_000_000  # 300 000 kr a year, in öre
+# The payout plans of agreement i: PLANS[i % 4] (domain/payout_plan.py).
+PLANS: tuple[dict[str, object] | None, ...] = (
+    None,
+    {"per_year": 4},
+    {"per_year": 12},
+    {"dates": [f"{y}-{md}" for y in range(2027, 2032) for md in ("03-01", "06-15", "10-01")]},
+)
 
 
 def peak_rss_mb() -> float:
@@ -56,13 +63,10 @@ def build(db: Database, n: int) -> None:
         officer="Bench Officer",
         support=[YearSupport(y, SUPPORT) for y in range(2027, 2032)],
     )
-    instalments = plan_instalments(
-        start=START,
-        end=END,
-        support=dict.fromkeys(range(2027, 2032), SUPPORT),
-        parts=policy.payout_parts,
-        dates=policy.payout_dates,
-    )
+    instalments = []
+    for plan in PLANS:
+        template.payout_plan = dict(plan) if plan else None
+        instalments.append(planned_instalments(template, policy))
     follow = [(y, *follow_up_dates(template, policy, y)) for y in range(2027, 2032)]
     with db.write() as s:
         s.execute(
@@ -102,6 +106,7 @@ def build(db: Database, n: int) -> None:
                     "renewal_terms": "",
                     "first_start": START,
                     "period_no": 1,
+                    "payout_plan": PLANS[i % len(PLANS)],
                     "version": 1,
                 }
                 for i in range(1, n + 1)
@@ -144,7 +149,7 @@ def build(db: Database, n: int) -> None:
                     "version": 1,
                 }
                 for i in range(1, n + 1)
-                for p in instalments
+                for p in instalments[i % len(PLANS)]
             ],
         )
 

@@ -62,6 +62,7 @@ JSON_DICT = MutableDict.as_mutable(sa.JSON())
 JSON_LIST = MutableList.as_mutable(sa.JSON())
 # NULL (not JSON 'null') when an agreement has no own payout dates, so `IS NULL` works.
 JSON_LIST_OR_NULL = MutableList.as_mutable(sa.JSON(none_as_null=True))
+JSON_DICT_OR_NULL = MutableDict.as_mutable(sa.JSON(none_as_null=True))
 
 NAME = limits.NAME  # person and organisation names, people referred to by name
 

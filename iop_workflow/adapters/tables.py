@@ -17,6 +17,7 @@ from ..domain import limits as L
 from ..domain import states as st
 from .columns import (
     JSON_DICT,
+    JSON_DICT_OR_NULL,
     JSON_LIST,
     JSON_LIST_OR_NULL,
     NAME,
@@ -52,6 +53,7 @@ organisations = sa.Table(
     sa.Column("contact_phone", sa.String(L.PHONE)),
     sa.Column("forening_registered", sa.Boolean, nullable=False, default=False),
     sa.Column("forening_register_ref", sa.String(L.REGISTER_REF)),
+    sa.Column("forening_registered_on", sa.Date),
     sa.UniqueConstraint("organisationsnummer"),
 )
 
@@ -69,6 +71,9 @@ people = sa.Table(
     sa.Column("manager", sa.String(NAME)),
     # One e-mail a day listing all of the person's notifications instead of one each.
     sa.Column("digest", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
+    # A person who has left keeps their history but can no longer act or be notified.
+    sa.Column("active", sa.Boolean, nullable=False, default=True, server_default=sa.true()),
+    sa.Column("deactivated_on", sa.Date),
     sa.UniqueConstraint("name"),
 )
 
@@ -97,6 +102,11 @@ agreements = sa.Table(
     sa.Column("renewal_terms", sa.Text, nullable=False, default=""),
     sa.Column("payout_dates", JSON_LIST_OR_NULL),
     sa.Column("report_due", sa.String(5)),
+    # The plan the nämnd decided ({"per_year": 4} or {"dates": [...]}); NULL: the preset's.
+    sa.Column("payout_plan", JSON_DICT_OR_NULL),
+    sa.Column("dialogue_forum", sa.String(NAME)),
+    sa.Column("dialogue_held_on", sa.Date),
+    sa.Column("dialogue_minutes_ref", sa.String(L.REGISTER_REF)),
     sa.Column("first_start", sa.Date),
     sa.Column("period_no", sa.Integer, nullable=False, default=1),
     sa.Column("terminated_on", sa.Date),
@@ -203,6 +213,10 @@ follow_ups = sa.Table(
     sa.Column("reviewed_on", sa.Date),
     sa.Column("return_reason", sa.Text),
     sa.Column("statistics", JSON_DICT, nullable=False),
+    # Where and when the follow-up was reviewed (the forum's meeting and its minutes).
+    sa.Column("forum", sa.String(NAME)),
+    sa.Column("meeting_on", sa.Date),
+    sa.Column("minutes_ref", sa.String(L.REGISTER_REF)),
     # Why it was cancelled (period, termination, manual); NULL unless cancelled, and for
     # rows cancelled before migration 0004.
     sa.Column("cancel_cause", enum_of(st.CancelCause)),
@@ -270,6 +284,7 @@ amendments = sa.Table(
     sa.Column("description", sa.Text, nullable=False),
     sa.Column("new_end", sa.Date),
     sa.Column("support_changes", JSON_DICT, nullable=False),
+    sa.Column("new_payout_plan", JSON_DICT_OR_NULL),
     sa.Column("recorded_by", sa.String(NAME)),
 )
 

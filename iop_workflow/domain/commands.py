@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from . import limits
 from .errors import InvalidInput
 from .money import parse_sek
+from .payout_plan import MAX_DATES, PER_YEAR_CHOICES, parse_plan
 from .states import AgreementState, DocumentKind, Verdict
 
 if TYPE_CHECKING:
@@ -162,6 +163,14 @@ class StepData:
                 found[key[len(prefix) + 1 :]] = value
         return found
 
+    def payout_plan(self, key: str) -> dict[str, Any] | None:
+        """`payout_plan=4` (or quarterly, monthly, ...) or a comma-separated list of
+        dates: the plan as it is stored (domain/payout_plan.py)."""
+        value = self._get(key, False)
+        if value is None:
+            return None
+        return parse_plan(value, record=self.record, field=key).stored()
+
     def money_by_year(self, prefix: str) -> dict[int, int]:
         """`support.2027=300 000`: an amount (öre) for each year given."""
         found: dict[int, int] = {}
@@ -200,6 +209,7 @@ class StepData:
 # The kinds of field StepData can read; a field's kind is kept in its json_schema_extra.
 TEXT, DATE, INTEGER, MONEY, CHOICE = "text", "date", "integer", "money", "choice"
 TEXT_LIST, MONEY_BY_YEAR, COUNT_BY_NAME = "text_list", "money_by_year", "count_by_name"
+PAYOUT_PLAN = "payout_plan"
 _MAPPINGS = (MONEY_BY_YEAR, COUNT_BY_NAME)
 
 
@@ -258,6 +268,16 @@ def support_field() -> Any:
         "Kommunalt stöd per år",
         "Kommunens stöd i kronor för varje år, t.ex. support.2027=300 000; år som inte "
         "anges behåller det belopp som redan finns i den ekonomiska planen.",
+        False,
+    )
+
+
+def payout_plan_field(help_text: str) -> Any:
+    return _field(
+        PAYOUT_PLAN,
+        "Utbetalningsplan",
+        "Antal utbetalningar per år som nämnden beslutat (1, 2, 4 eller 12) eller en "
+        "kommaseparerad lista med utbetalningsdagar (ÅÅÅÅ-MM-DD). " + help_text,
         False,
     )
 
@@ -329,6 +349,7 @@ class PlanCommand(Command):
         "Statistiken som den årliga uppföljningen ska redovisa, åtskild med kommatecken.",
         False,
     )
+    payout_plan: dict[str, Any] | None = payout_plan_field("Annars gäller den sparade.")
 
     def given(self) -> dict[str, Any]:
         """What the plan sets on the agreement: the dialogue's texts and indicators that
@@ -341,6 +362,29 @@ class SubmitCommand(Command):
     start: dt.date | None = period_start()
     end: dt.date | None = period_end("Sista dagen i överenskommelsens period; annars den sparade.")
     support: dict[int, int] = support_field()
+    payout_plan: dict[str, Any] | None = payout_plan_field("Annars gäller den sparade.")
+
+
+class MeetingCommand(Command):
+    """A step taken in a meeting of the municipality's forum (Kramfors: Seniorrådet):
+    the dialogue, and the review of a follow-up. Where the preset names a forum, the
+    meeting's date is required (guards.forum_meeting_held); elsewhere all is optional."""
+
+    forum: str | None = text(
+        "Forum",
+        "Där mötet hölls, t.ex. Seniorrådet; annars det forum som kommunens riktlinjer anger.",
+        limit=limits.NAME,
+    )
+    meeting_on: dt.date | None = day(
+        "Mötesdatum",
+        "Dagen då mötet hölls; inte efter i dag. Krävs där riktlinjerna anger ett forum "
+        "(Kramfors: Seniorrådet).",
+    )
+    minutes_ref: str | None = text(
+        "Protokoll",
+        "Mötesprotokollets beteckning, t.ex. SR 2027-03 § 4.",
+        limit=limits.REGISTER_REF,
+    )
 
 
 class DecisionCommand(Command):
@@ -368,12 +412,18 @@ class AmendCommand(Command):
     description: str = text("Beskrivning", "Vad tilläggsavtalet ändrar.", required=True)
     end: dt.date | None = period_end("Periodens nya sista dag; annars behålls slutdatumet.")
     support: dict[int, int] = support_field()
+    payout_plan: dict[str, Any] | None = payout_plan_field(
+        "Gäller de utbetalningar som inte redan är gjorda; annars behålls planen."
+    )
 
 
 class RenewCommand(Command):
     # The fields are read in this order: the first bad one is the one reported.
     end: dt.date = period_end("Sista dagen i den förnyade perioden.", required=True)
     support: dict[int, int] = support_field()
+    payout_plan: dict[str, Any] | None = payout_plan_field(
+        "Gäller den förnyade perioden; annars behålls planen."
+    )
     body: str | None = body_field()
     meeting_date: dt.date = meeting_date_field()
     paragraph: str = paragraph_field("Paragrafen i nämndens protokoll om förnyelsen.")
@@ -441,7 +491,7 @@ TARGETS: dict[str, type[BaseModel]] = {
 
 COMMANDS: dict[str, type[Command]] = {
     "assess_criterion": AssessCommand,
-    "start_dialogue": Command,
+    "start_dialogue": MeetingCommand,
     "reject": Command,
     "withdraw": Command,
     "propose_plan": PlanCommand,
@@ -463,8 +513,8 @@ COMMANDS: dict[str, type[Command]] = {
     "open_follow_up": Command,
     "receive_document": DocumentCommand,
     "submit_report": ReportCommand,
-    "approve_follow_up": Command,
-    "return_follow_up": Command,
+    "approve_follow_up": MeetingCommand,
+    "return_follow_up": MeetingCommand,
     "mark_report_overdue": Command,
     "cancel_follow_up": Command,
     "reinstate_follow_up": SyncCommand,
@@ -578,6 +628,8 @@ def _read(model: type[BaseModel], name: str, data: StepData) -> Any:
         return data.money_by_year(name)
     if kind == COUNT_BY_NAME:
         return data.count_by_name(name)
+    if kind == PAYOUT_PLAN:
+        return data.payout_plan(name)
     raise TypeError(f"{model.__name__}.{name}: unknown kind {kind!r}")
 
 
@@ -637,6 +689,9 @@ def field_schema(model: type[BaseModel], name: str) -> dict[str, Any]:
         found["limits"] = {"min": 0, "max": limits.MAX_COUNT}
     elif kind == CHOICE:
         found["choices"] = [m.value for m in _enum_of(info.annotation)]
+    elif kind == PAYOUT_PLAN:
+        found["choices"] = [str(n) for n in PER_YEAR_CHOICES]
+        found["limits"] = {"dates": "YYYY-MM-DD,YYYY-MM-DD,...", "max_dates": MAX_DATES}
     return found
 
 

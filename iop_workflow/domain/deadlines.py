@@ -11,9 +11,10 @@ from datetime import date, timedelta
 
 from . import calendar
 from .errors import InvalidInput
-from .instalments import month_day_in, plan_instalments
+from .instalments import Instalment, month_day_in, plan_dated_instalments, plan_instalments
 from .model import Agreement
 from .money import format_sek
+from .payout_plan import PayoutPlan, stored_plan
 from .policy import MonthDay, Policy
 
 PAYOUT = "payout"
@@ -167,19 +168,42 @@ def obligations(agreement: Agreement, policy: Policy) -> list[Obligation]:
     return sorted(found, key=lambda o: (o.due, o.kind))
 
 
-def _payouts(agreement: Agreement, policy: Policy) -> list[Obligation]:
-    # Planned over the whole period and then cut at a termination, so that the
-    # instalments before it keep the amounts they were planned (and paid) with.
+def effective_payout_plan(agreement: Agreement, policy: Policy) -> PayoutPlan | None:
+    """The plan the nämnd decided for the agreement where the policy allows one, else
+    None: the preset's parts and dates (with the agreement's own dates, if any)."""
+    plan = stored_plan(agreement.payout_plan)
+    if plan is not None:
+        _check_allowed(agreement, policy, "payout_plan")
+    return plan
+
+
+def planned_instalments(agreement: Agreement, policy: Policy) -> list[Instalment]:
+    """Every instalment of the agreement's plan over all its periods, by the part it
+    covers: the one place the plan (preset's or decided) becomes dated amounts."""
     support: dict[int, int] = {}
     for entry in agreement.support:
         support[entry.year] = support.get(entry.year, 0) + entry.amount_ore
-    plan = plan_instalments(
-        start=agreement.origin,
-        end=agreement.end,
+    start, end = agreement.origin, agreement.end
+    plan = effective_payout_plan(agreement, policy)
+    if plan is not None and plan.dates:
+        return plan_dated_instalments(start=start, end=end, support=support, dates=plan.dates)
+    if plan is not None and plan.per_year != len(policy.payout_parts):
+        return plan_instalments(
+            start=start, end=end, support=support, parts=plan.parts(), dates=plan.pay_days()
+        )
+    return plan_instalments(
+        start=start,
+        end=end,
         support=support,
         parts=policy.payout_parts,
         dates=effective_payout_dates(agreement, policy),
     )
+
+
+def _payouts(agreement: Agreement, policy: Policy) -> list[Obligation]:
+    # Planned over the whole period and then cut at a termination, so that the
+    # instalments before it keep the amounts they were planned (and paid) with.
+    plan = planned_instalments(agreement, policy)
     terminated_on = agreement.terminated_on
     return [
         Obligation(

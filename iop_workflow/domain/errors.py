@@ -57,7 +57,7 @@ class InvalidInput(IopError, ValueError):
     """Bad input. The message names the record and the field."""
 
     def __init__(self, message: str, *, record: str | None = None, field: str | None = None):
-        self.record, self.field = record, field
+        self.record, self.field, self.detail = record, field, message
         where = " ".join(p for p in (record, f"field '{field}'" if field else None) if p)
         super().__init__(f"{where}: {message}" if where else message)
 

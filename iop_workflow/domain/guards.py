@@ -94,6 +94,32 @@ def reason_given(ctx: StepContext) -> None:
         refuse(ctx, "a reason is required (--set reason=...)")
 
 
+# --- the forum's meeting (steps.py prepare_meeting) ----------------------------
+
+
+@guard
+def forum_meeting_held(ctx: StepContext) -> None:
+    """Where the preset names a forum (Kramfors: Seniorrådet), the dialogue and the
+    follow-up's review happen in its meeting: the step records at least its date."""
+    forum = ctx.policy.dialogue_forum
+    if forum is None or ctx.values["meeting"].get("meeting_on") is not None:
+        return
+    what = "dialogue" if ctx.trigger == "start_dialogue" else "follow-up's review"
+    refuse(
+        ctx,
+        f"{ctx.policy.municipality} holds the {what} in {forum}: the date of its meeting "
+        "(meeting_on) is required",
+    )
+
+
+@guard
+def meeting_not_before_submission(ctx: StepContext) -> None:
+    """A report is reviewed in a meeting held on or after the day it was submitted."""
+    held, submitted = ctx.values["meeting"].get("meeting_on"), ctx.target.submitted_on
+    if held is not None and submitted is not None and held < submitted:
+        refuse(ctx, f"the meeting {held} is before the report was submitted {submitted}")
+
+
 # --- dialogue and economic plan -----------------------------------------------
 
 
@@ -239,9 +265,22 @@ def amended_support_given(ctx: StepContext) -> None:
 
 @guard
 def in_final_year(ctx: StepContext) -> None:
-    if not due.START_RENEWAL.holds(ctx.agreement, ctx.today, ctx.policy):
-        opens = due.START_RENEWAL.first_day(ctx.agreement.end, ctx.policy)
-        refuse(ctx, f"the renewal dialogue opens {opens}, in the agreement's final year")
+    """The guideline *recommends* the renewal dialogue in the first months of the final
+    year (the window). The schedule (the system) starts it when the window opens
+    (`due.START_RENEWAL`); a person may start it earlier, any day of the current
+    period, and after the decision deadline too: the audit record notes either
+    (steps.py, `reminders.renewal_start_note`)."""
+    opens = due.START_RENEWAL.first_day(ctx.agreement.end, ctx.policy)
+    if ctx.actor.role is Role.SYSTEM:
+        if not due.START_RENEWAL.holds(ctx.agreement, ctx.today, ctx.policy):
+            refuse(ctx, f"the renewal dialogue opens {opens}, in the agreement's final year")
+        return
+    if ctx.today < ctx.agreement.start:
+        refuse(
+            ctx,
+            f"the current period starts {ctx.agreement.start}; the renewal dialogue can start "
+            f"from then (the recommended window opens {opens})",
+        )
 
 
 @guard

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from fractions import Fraction
 
 from .calendar import (
@@ -30,7 +30,7 @@ FULL_SHARE_BP = 10_000
 class Instalment:
     covers_from: date
     covers_to: date
-    due_on: date  # a banking day, never before covers_from
+    due_on: date  # a banking day, never after the period's end (see _due_on)
     amount_ore: int
 
 
@@ -86,17 +86,57 @@ def plan_instalments(
         for (covers_from, covers_to, _, pay), part_amount in zip(
             pieces, split_largest_remainder(amount, weights), strict=True
         ):
-            due = _due_on(month_day_in(pay, year), covers_from)
+            due = _due_on(month_day_in(pay, year), covers_from, end)
             plan.append(Instalment(covers_from, covers_to, due, part_amount))
     return sorted(plan, key=lambda instalment: instalment.covers_from)
 
 
-def _due_on(payout_day: date, covers_from: date) -> date:
+def plan_dated_instalments(
+    *, start: date, end: date, support: Mapping[int, int], dates: Sequence[date]
+) -> list[Instalment]:
+    """The instalments of an explicit list of dates (domain/payout_plan.py).
+
+    Per calendar year of the period: the first instalment covers from the year's first
+    day in the period and is paid on the year's first listed date (on that first day
+    when the year lists none); each further date of the year starts an instalment that
+    covers up to the day before the next date, the year's last up to 31 December or
+    the end. The year's support is split over its instalments by their days, so it
+    sums exactly to the support.
+    """
+    if start > end:
+        raise InvalidInput(f"{end} is before the start {start}", field="end")
+    plan: list[Instalment] = []
+    for year in years_between(start, end):
+        amount = support.get(year, 0)
+        if amount < 0:
+            raise InvalidInput(f"support for {year} must not be negative", field="support")
+        first_day, last_day = max(start, date(year, 1, 1)), min(end, date(year, 12, 31))
+        listed = [d for d in dates if first_day <= d <= last_day]
+        pay_days = listed or [first_day]
+        starts = [first_day, *listed[1:]]
+        spans = [
+            (first, starts[i + 1] - timedelta(days=1) if i + 1 < len(starts) else last_day)
+            for i, first in enumerate(starts)
+        ]
+        weights = [days_inclusive(first, last) for first, last in spans]
+        for (first, last), pay, part_amount in zip(
+            spans, pay_days, split_largest_remainder(amount, weights), strict=True
+        ):
+            plan.append(Instalment(first, last, _due_on(pay, first, end), part_amount))
+    return plan
+
+
+def _due_on(payout_day: date, covers_from: date, end: date) -> date:
     due = previous_banking_day(payout_day)
     # An agreement that starts after the part's payout date (e.g. on 15 June) is
     # paid as soon as it has started, not retroactively before it existed.
     if due < covers_from:
-        return next_banking_day(covers_from)
+        due = next_banking_day(covers_from)
+    # Nor after it has ended: an agreement ending on 15 March is not paid on 30 April
+    # but on its last banking day. (A span with no banking day in it at all, a few
+    # holidays at the very end, is paid on the banking day before it.)
+    if due > end:
+        due = previous_banking_day(end)
     return due
 
 

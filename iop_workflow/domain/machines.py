@@ -45,7 +45,16 @@ LIVE = _in(LIVE_AGREEMENT)
 
 AGREEMENT_TRANSITIONS = [
     _t("assess_criterion", A.INITIATIVE, None, g.criterion_known),
-    _t("start_dialogue", A.INITIATIVE, A.DIALOGUE, g.registered_if_required, g.criteria_pass),
+    # The forum's meeting is checked last: a case that fails the rules is refused for
+    # them, not for a missing meeting date.
+    _t(
+        "start_dialogue",
+        A.INITIATIVE,
+        A.DIALOGUE,
+        g.registered_if_required,
+        g.criteria_pass,
+        g.forum_meeting_held,
+    ),
     _t("reject", A.INITIATIVE, A.REJECTED, g.reason_given),
     _t("withdraw", [A.INITIATIVE, A.DIALOGUE, A.ECONOMIC_PLAN, A.DECISION], A.WITHDRAWN),
     _t("propose_plan", A.DIALOGUE, A.ECONOMIC_PLAN, g.dialogue_outcome_recorded, g.period_ok),
@@ -102,8 +111,17 @@ FOLLOW_UP_TRANSITIONS = [
         g.statistics_complete,
         g.approver_is_not_submitter,
         g.not_before_submission,
+        g.meeting_not_before_submission,
+        g.forum_meeting_held,
     ),
-    _t("return_follow_up", F.SUBMITTED, F.RETURNED, g.reason_given, g.not_before_submission),
+    _t(
+        "return_follow_up",
+        F.SUBMITTED,
+        F.RETURNED,
+        g.reason_given,
+        g.not_before_submission,
+        g.meeting_not_before_submission,
+    ),
     _t("mark_report_overdue", [F.OPEN, F.RETURNED], F.OVERDUE, g.report_past_due),
     _t("cancel_follow_up", _in(UNSUBMITTED_FOLLOW_UP), F.CANCELLED),
 ]

@@ -39,6 +39,7 @@ class Organisation:
     contact_phone: str | None = None
     forening_registered: bool = False  # in the municipality's föreningsregister
     forening_register_ref: str | None = None
+    forening_registered_on: date | None = None  # the day of the register entry
     id: int | None = None
 
 
@@ -53,6 +54,9 @@ class Person:
     organisation_id: int | None = None  # for organisation representatives
     manager: str | None = None  # an officer's manager, for escalations
     digest: bool = False  # one e-mail a day listing all notifications, not one each
+    # A person who has left keeps their history but can no longer act or be notified.
+    active: bool = True
+    deactivated_on: date | None = None
     id: int | None = None
 
 
@@ -152,6 +156,9 @@ class FollowUp:
     reviewed_on: date | None = None
     return_reason: str | None = None
     statistics: dict[str, int] = field(default_factory=dict)  # aggregated counts only
+    forum: str | None = None  # where the review was held (the preset's forum, e.g.)
+    meeting_on: date | None = None
+    minutes_ref: str | None = None  # the minutes' reference (protokoll)
     documents: list[FollowUpDocument] = field(default_factory=list)
     cancel_cause: CancelCause | None = None  # why it was cancelled; None unless cancelled
     agreement_id: int | None = None
@@ -205,6 +212,7 @@ class Amendment:
     description: str
     new_end: date | None = None
     support_changes: dict[str, int] = field(default_factory=dict)  # "YYYY" -> öre
+    new_payout_plan: dict[str, Any] | None = None  # as Agreement.payout_plan
     recorded_by: str | None = None
     id: int | None = None
 
@@ -231,6 +239,12 @@ class Agreement:
     renewal_terms: str = ""
     payout_dates: list[str] | None = None  # per-agreement override, "MM-DD"
     report_due: str | None = None  # per-agreement override, "MM-DD" of the next year
+    # The payout plan the nämnd decided: {"per_year": 1|2|4|12} or {"dates": [ISO, ...]};
+    # None keeps the preset's plan (domain/payout_plan.py).
+    payout_plan: dict[str, Any] | None = None
+    dialogue_forum: str | None = None  # where and when the dialogue was held
+    dialogue_held_on: date | None = None
+    dialogue_minutes_ref: str | None = None
     first_start: date | None = None  # start of the first period (kept across renewals)
     period_no: int = 1
     terminated_on: date | None = None

@@ -18,9 +18,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from .context import StepContext
-from .deadlines import effective_payout_dates, follow_up_dates, follow_up_years
+from .deadlines import follow_up_dates, follow_up_years, planned_instalments
 from .firing import fire_machine
-from .instalments import plan_instalments, split_shares
+from .instalments import split_shares
 from .model import Agreement, FollowUp, Payout
 from .money import split_largest_remainder
 from .states import OPEN_PAYOUT as OPEN_PAYOUT
@@ -35,15 +35,8 @@ def last_active_day(agreement: Agreement) -> date:
 
 
 def desired_payouts(ctx: StepContext) -> dict[tuple[date, int], Payout]:
-    agreement, policy = ctx.agreement, ctx.policy
-    support = {s.year: s.amount_ore for s in agreement.support}
-    instalments = plan_instalments(
-        start=agreement.origin,
-        end=agreement.end,
-        support=support,
-        parts=policy.payout_parts,
-        dates=effective_payout_dates(agreement, policy),
-    )
+    agreement = ctx.agreement
+    instalments = planned_instalments(agreement, ctx.policy)
     wanted: dict[tuple[date, int], Payout] = {}
     shares = [p.share_bp for p in agreement.parties]
     for instalment in instalments:
@@ -144,7 +137,9 @@ def sync_schedule(ctx: StepContext, *, previous_end: date | None = None) -> None
         ):
             fire_machine(ctx, "payout", current, "reinstate_payout", reason=back)
             current.blocked_reason = current.cancel_cause = None
-    _rest_after_released(agreement, wanted, have)
+    totals = _year_totals(wanted)
+    _drop_paid_for(agreement, wanted)
+    _rest_after_released(agreement, wanted, have, totals)
     for key, payout in wanted.items():
         current = have.get(key)
         if current is None:
@@ -162,12 +157,39 @@ def sync_schedule(ctx: StepContext, *, previous_end: date | None = None) -> None
             cancel(ctx, "payout", payout, cause, reason=reason)
 
 
+def _year_totals(wanted: dict[tuple[date, int], Payout]) -> dict[tuple[int, int], int]:
+    """What the plan pays each party for each year: (year, organisation) -> öre."""
+    totals: dict[tuple[int, int], int] = {}
+    for (covers_from, org_id), payout in wanted.items():
+        key = (covers_from.year, org_id)
+        totals[key] = totals.get(key, 0) + payout.amount_ore
+    return totals
+
+
+def _drop_paid_for(agreement: Agreement, wanted: dict[tuple[date, int], Payout]) -> None:
+    """A new plan (a tilläggsavtal or a renewal changing the interval) re-plans only
+    what is not yet paid: an instalment whose days a released payout of another part
+    already covers is not planned again."""
+    released = [p for p in agreement.payouts if p.state is PayoutState.RELEASED]
+    for key, payout in list(wanted.items()):
+        if any(
+            p.organisation_id == key[1]
+            and p.covers_from != key[0]
+            and p.covers_from <= payout.covers_to
+            and payout.covers_from <= p.covers_to
+            for p in released
+        ):
+            del wanted[key]
+
+
 def _rest_after_released(
     agreement: Agreement,
     wanted: dict[tuple[date, int], Payout],
     have: dict[tuple[date, int], Payout],
+    totals: dict[tuple[int, int], int],
 ) -> None:
-    """A year's released instalments keep their amounts; its open ones share the rest.
+    """A year's released instalments keep their amounts; its open ones share the rest
+    of what the plan pays for the year (`totals`).
 
     So when a tilläggsavtal changes the support of a year that is partly paid, the
     year's payouts to each party still sum to that party's share of the new support
@@ -189,7 +211,7 @@ def _rest_after_released(
         open_keys = [k for k in keys if k not in have or have[k].state in OPEN_PAYOUT]
         if not open_keys:
             continue
-        rest = max(0, sum(wanted[k].amount_ore for k in keys) - paid)
+        rest = max(0, totals[(year, org_id)] - paid)
         weights = [wanted[k].amount_ore for k in open_keys]
         if not any(weights):
             weights = [1] * len(open_keys)

@@ -9,8 +9,9 @@ machine changed state, so a refused step never leaves a half-applied change behi
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from typing import Any
 
 from .commands import (
     DIALOGUE_TEXTS,
@@ -18,6 +19,7 @@ from .commands import (
     AssessCommand,
     DecisionCommand,
     DocumentCommand,
+    MeetingCommand,
     PlanCommand,
     RaiseClaimCommand,
     RenewCommand,
@@ -42,6 +44,8 @@ from .model import (
     YearSupport,
 )
 from .money import format_sek
+from .payout_plan import stored_plan
+from .reminders import renewal_start_note
 from .repayment import pro_rata_repayment
 from .schedule import OPEN_PAYOUT, cancel, claim_due, sync_schedule
 from .states import (
@@ -97,6 +101,78 @@ def _period(ctx: StepContext, command: PlanCommand | SubmitCommand) -> None:
     start = command.start or ctx.agreement.start
     end = command.end or ctx.agreement.end
     ctx.values["period"] = (start, end)
+    _payout_plan(ctx, command.payout_plan, start, end)
+
+
+def _payout_plan(ctx: StepContext, given: dict[str, Any] | None, start: date, end: date) -> None:
+    """The plan after the step (`values["payout_plan"]`), checked against the period it
+    pays for: the one given, else the agreement's. A plan of dates that all lie before
+    the period (a renewal) needs a new one."""
+    a = ctx.agreement
+    record = f"step '{ctx.trigger}'"
+    plan = stored_plan(given)
+    if plan is not None:
+        if "payout_plan" not in ctx.policy.overridable:
+            raise InvalidInput(
+                f"the {ctx.policy.key} policy does not allow a per-agreement payout_plan",
+                record=record,
+                field="payout_plan",
+            )
+        plan.check_period(start, end, record=record)
+    else:
+        kept = stored_plan(a.payout_plan)
+        if kept is not None and kept.dates and not any(start <= d <= end for d in kept.dates):
+            raise InvalidInput(
+                f"the payout plan's dates all lie before {start}; give the plan of the "
+                "period (payout_plan=4 or a list of dates)",
+                record=record,
+                field="payout_plan",
+            )
+    ctx.values["payout_plan"] = given if given is not None else a.payout_plan
+
+
+# --- the forum's meeting -------------------------------------------------------
+
+
+def prepare_meeting(ctx: StepContext) -> None:
+    """The meeting the step was taken in (`values["meeting"]`: forum, meeting_on,
+    minutes_ref, each when known): the forum is the preset's unless another is given.
+    Nothing is derived when no part of the meeting is given (the preset's forum alone
+    says nothing about a meeting); guards.forum_meeting_held decides whether it must be."""
+    _base(ctx)
+    command = ctx.command_as(MeetingCommand)
+    if command.meeting_on is not None and command.meeting_on > ctx.today:
+        raise InvalidInput(
+            f"the meeting {command.meeting_on} is after the day of the step {ctx.today}",
+            record=f"step '{ctx.trigger}'",
+            field="meeting_on",
+        )
+    given = {
+        "forum": command.forum,
+        "meeting_on": command.meeting_on,
+        "minutes_ref": command.minutes_ref,
+    }
+    if any(value is not None for value in given.values()):
+        given["forum"] = command.forum or ctx.policy.dialogue_forum
+    ctx.values["meeting"] = {name: value for name, value in given.items() if value is not None}
+
+
+def apply_dialogue(ctx: StepContext) -> None:
+    meeting = ctx.values["meeting"]
+    if meeting:
+        a = ctx.agreement
+        a.dialogue_forum = meeting.get("forum")
+        a.dialogue_held_on = meeting.get("meeting_on")
+        a.dialogue_minutes_ref = meeting.get("minutes_ref")
+
+
+def _record_review_meeting(ctx: StepContext) -> None:
+    meeting = ctx.values["meeting"]
+    if meeting:
+        f = ctx.target
+        f.forum = meeting.get("forum")
+        f.meeting_on = meeting.get("meeting_on")
+        f.minutes_ref = meeting.get("minutes_ref")
 
 
 # --- agreement ----------------------------------------------------------------
@@ -136,6 +212,7 @@ def apply_plan(ctx: StepContext) -> None:
         setattr(a, name, value)
     a.start, a.end = ctx.values["period"]
     a.first_start = a.start
+    a.payout_plan = ctx.values["payout_plan"]
 
 
 def prepare_submit(ctx: StepContext) -> None:
@@ -147,6 +224,7 @@ def prepare_submit(ctx: StepContext) -> None:
 def apply_submit(ctx: StepContext) -> None:
     ctx.agreement.start, ctx.agreement.end = ctx.values["period"]
     ctx.agreement.first_start = ctx.agreement.start
+    ctx.agreement.payout_plan = ctx.values["payout_plan"]
     _set_support(ctx)
 
 
@@ -208,6 +286,7 @@ def prepare_amend(ctx: StepContext) -> None:
     command = ctx.command_as(AmendCommand)
     ctx.values["period"] = (ctx.agreement.start, command.end or ctx.agreement.end)
     ctx.values["support"] = _support(ctx, command.support)
+    _payout_plan(ctx, command.payout_plan, *ctx.values["period"])
 
 
 def apply_amend(ctx: StepContext) -> None:
@@ -221,10 +300,12 @@ def apply_amend(ctx: StepContext) -> None:
             description=command.description,
             new_end=command.end,
             support_changes=changes,
+            new_payout_plan=command.payout_plan,
             recorded_by=ctx.actor.name,
         )
     )
     previous_end, a.end = a.end, ctx.values["period"][1]
+    a.payout_plan = ctx.values["payout_plan"]
     _set_support(ctx)
     # Years this amendment brings back (an earlier one cut them) are planned again.
     sync_schedule(ctx, previous_end=previous_end)
@@ -235,6 +316,7 @@ def prepare_renew(ctx: StepContext) -> None:
     command = ctx.command_as(RenewCommand)
     ctx.values["period"] = (ctx.agreement.end + timedelta(days=1), command.end)
     ctx.values["support"] = _support(ctx, command.support)
+    _payout_plan(ctx, command.payout_plan, *ctx.values["period"])
     next_period = ctx.agreement.period_no + 1
     _decision(ctx, command, DecisionKind.RENEWAL, DecisionOutcome.APPROVED, next_period)
 
@@ -245,8 +327,22 @@ def apply_renew(ctx: StepContext) -> None:
     a.period_no += 1
     a.start, a.end = ctx.values["period"]
     a.renewal_declined_by = None
+    a.payout_plan = ctx.values["payout_plan"]
     _set_support(ctx)
     sync_schedule(ctx)
+
+
+def apply_start_renewal(ctx: StepContext) -> None:
+    """A person may start the dialogue before the recommended window, or after the
+    decision deadline (guards.in_final_year): the step's audit record says so. The
+    schedule's own start, when the window opens, is recorded as the set-wise sweep
+    records it."""
+    if ctx.actor.role is Role.SYSTEM:
+        return
+    note = renewal_start_note(ctx.agreement.end, ctx.today, ctx.policy)
+    if note:
+        step = ctx.changes[0]
+        ctx.changes[0] = replace(step, data={**step.data, **note})
 
 
 def apply_decline(ctx: StepContext) -> None:
@@ -359,6 +455,7 @@ def apply_submit_report(ctx: StepContext) -> None:
 def apply_review(ctx: StepContext) -> None:
     ctx.target.reviewed_by = ctx.actor.name
     ctx.target.reviewed_on = ctx.today
+    _record_review_meeting(ctx)
     if ctx.trigger == "return_follow_up":
         ctx.target.return_reason = reason_of(ctx)
         return
@@ -401,7 +498,7 @@ REASON = Step(_base)
 
 STEPS: dict[str, Step] = {
     "assess_criterion": Step(_base, apply_assess),
-    "start_dialogue": REASON,
+    "start_dialogue": Step(prepare_meeting, apply_dialogue),
     "reject": REASON,
     "withdraw": REASON,
     "propose_plan": Step(prepare_plan, apply_plan),
@@ -413,7 +510,7 @@ STEPS: dict[str, Step] = {
     "sign": Step(prepare_sign, apply_sign),
     "activate": Step(_base, sync_schedule),
     "amend": Step(prepare_amend, apply_amend),
-    "start_renewal": REASON,
+    "start_renewal": Step(_base, apply_start_renewal),
     "renew": Step(prepare_renew, apply_renew),
     "decline_renewal": Step(_base, apply_decline),
     "end": REASON,
@@ -423,8 +520,8 @@ STEPS: dict[str, Step] = {
     "open_follow_up": REASON,
     "receive_document": Step(prepare_document, apply_document),
     "submit_report": Step(_base, apply_submit_report),
-    "approve_follow_up": Step(_base, apply_review),
-    "return_follow_up": Step(_base, apply_review),
+    "approve_follow_up": Step(prepare_meeting, apply_review),
+    "return_follow_up": Step(prepare_meeting, apply_review),
     "mark_report_overdue": REASON,
     "cancel_follow_up": Step(_base, apply_cancel),
     "release_payout": Step(_base, apply_release),

@@ -138,7 +138,12 @@ class _GuardEvent:
 
 
 def _audit_data(ctx: StepContext) -> dict[str, Any]:
-    return {key: _plain(value) for key, value in ctx.data.raw.items()}
+    """The step's input as given, and the forum's meeting it records (steps.py
+    `prepare_meeting`), with the forum filled in from the preset when none was given:
+    the trail says where and when without the preset at hand."""
+    found = {key: _plain(value) for key, value in ctx.data.raw.items()}
+    found.update({key: _plain(value) for key, value in ctx.values.get("meeting", {}).items()})
+    return found
 
 
 def _plain(value: Any) -> Any:

@@ -31,6 +31,10 @@ class Where:
         return f"{self.record} field '{self.field}'"
 
 
+# The fields naming someone who is to act or be notified from now on.
+_FORWARD = frozenset({"officer", "manager"})
+
+
 @dataclass(frozen=True)
 class PersonReference:
     """A name the file uses for someone it does not list: the database must know them.
@@ -47,6 +51,9 @@ class PersonReference:
 
     def problem(self, person: Person, orgnr: str | None) -> str | None:
         """Why `person` (representing `orgnr`) cannot be the one referred to, or None."""
+        if not person.active and self.where.field in _FORWARD:
+            # Who did something in the past may have left since; who is to act may not.
+            return f"{person.name} was deactivated on {person.deactivated_on}"
         if person.role not in self.roles:
             wanted = " or ".join(r.value for r in self.roles)
             return f"{person.name} is {person.role.value}, must be {wanted}"

@@ -15,7 +15,7 @@ from ..domain.calendar import max_end_date, period_within_max
 from ..domain.errors import InvalidInput
 from ..domain.model import Agreement, CriterionAssessment, Organisation, Party
 from ..domain.policy import Policy
-from ..domain.states import Role
+from ..domain.states import AgreementState, Role
 from .bundle import ImportBundle, Where, is_placeholder, placeholder_organisation
 from .followups import FollowUpDates, follow_ups
 from .locate import record_label
@@ -76,6 +76,7 @@ def _organisations(records: Sequence[OrganisationIn], bundle: ImportBundle) -> d
                 contact_phone=raw.contact.phone,
                 forening_registered=bool(register and register.registered),
                 forening_register_ref=register.ref if register else None,
+                forening_registered_on=register.registered_on if register else None,
             )
         )
     return index_of
@@ -126,6 +127,7 @@ def _agreement(
     people.require(raw.officer, (Role.OFFICER,), at("officer"), municipality=policy.key)
     _parties(raw, agreement, organisations, bundle, at)
     _criteria(raw, agreement, policy, people, at)
+    _dialogue(raw, agreement, policy, at)
     if raw.economic_plan is not None:
         economic_plan(raw.economic_plan, agreement, policy, at)
     decisions(raw, agreement, people, at)
@@ -180,6 +182,19 @@ def _all_parties(bundle: ImportBundle) -> list[Party]:
 def _percent(basis_points: int) -> str:
     whole, rest = divmod(basis_points, 100)
     return f"{whole},{rest:02d}" if rest else str(whole)
+
+
+def _dialogue(raw: AgreementIn, agreement: Agreement, policy: Policy, at: Locate) -> None:
+    """Where and when the dialogue was held; start_dialogue's replay (phases.py) checks
+    it as the step does (a preset that names a forum needs the meeting's date)."""
+    meeting = raw.dialogue
+    if meeting is None:
+        return
+    if agreement.state is AgreementState.INITIATIVE:
+        raise at("dialogue").refuse("an agreement in state 'initiative' has held no dialogue yet")
+    agreement.dialogue_forum = meeting.forum or policy.dialogue_forum
+    agreement.dialogue_held_on = meeting.meeting_on
+    agreement.dialogue_minutes_ref = meeting.minutes_ref
 
 
 def _criteria(

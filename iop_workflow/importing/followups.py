@@ -92,6 +92,9 @@ def follow_ups(
                 reviewed_on=item.reviewed_on,
                 return_reason=item.return_reason,
                 statistics=dict(item.statistics or {}),
+                forum=_review_forum(item, policy),
+                meeting_on=item.meeting.meeting_on if item.meeting else None,
+                minutes_ref=item.meeting.minutes_ref if item.meeting else None,
                 documents=[
                     FollowUpDocument(d.kind, d.arrived, d.received_by, d.note)
                     for d in item.documents or []
@@ -99,6 +102,13 @@ def follow_ups(
             )
         )
     return sorted(found, key=lambda f: f.year)
+
+
+def _review_forum(item: FollowUpIn, policy: Policy) -> str | None:
+    """The forum of the review's meeting: the file's, else the preset's (as the step)."""
+    if item.meeting is None:
+        return None
+    return item.meeting.forum or policy.dialogue_forum
 
 
 class _Inside:
@@ -117,6 +127,8 @@ def _check_state(item: FollowUpIn, at: _Inside) -> None:
         raise at("submitted_by").refuse(f"is required for a follow-up that is {state}")
     if item.state in _REVIEWED and item.reviewed_by is None:
         raise at("reviewed_by").refuse(f"is required for a follow-up that is {state}")
+    if item.meeting is not None and item.state not in _REVIEWED:
+        raise at("meeting").refuse(f"a follow-up that is {state} has not been reviewed yet")
     if item.state is F.RETURNED and item.return_reason is None:
         raise at("return_reason").refuse("is required for a returned follow-up (komplettering)")
     if item.submitted_on and item.reviewed_on and item.reviewed_on < item.submitted_on:

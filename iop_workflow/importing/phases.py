@@ -223,10 +223,35 @@ def replays(agreement: Agreement, record: str) -> list[Replay]:
         if trigger == "activate":
             found += signatures
             signatures = []
+        if trigger == "start_dialogue":
+            data = _meeting(
+                agreement.dialogue_forum, agreement.dialogue_held_on, agreement.dialogue_minutes_ref
+            )
+            found.append(
+                Replay(trigger, source, "state", data=data, inputs=_MEETING_AT["dialogue"])
+            )
+            continue
         found.append(Replay(trigger, source, "state"))
     # What the file records beyond its state's path (a decision returned to the plan,
     # the signatures of an agreement still in signing) was a step as well.
     return found + [replace(r, beyond=True) for r in criteria + decisions + signatures]
+
+
+def _meeting(forum: str | None, held_on: date | None, minutes: str | None) -> dict[str, Any]:
+    """The forum's meeting as the input of start_dialogue or a follow-up's review."""
+    given = {"forum": forum, "meeting_on": held_on, "minutes_ref": minutes}
+    return {
+        name: value.isoformat() if isinstance(value, date) else value
+        for name, value in given.items()
+        if value is not None
+    }
+
+
+def _meeting_fields(at: str) -> dict[str, str]:
+    return {name: f"{at}.{name}" for name in ("forum", "meeting_on", "minutes_ref")}
+
+
+_MEETING_AT = {"dialogue": _meeting_fields("dialogue")}
 
 
 def _approving(agreement: Agreement) -> bool:
@@ -327,6 +352,7 @@ def follow_up_replays(follow_up: FollowUp, at: str) -> list[Replay]:
         for index, d in enumerate(follow_up.documents)
     ]
     reviewer = Actor(name=follow_up.reviewed_by or "", role=Role.OFFICER)
+    meeting = _meeting(follow_up.forum, follow_up.meeting_on, follow_up.minutes_ref)
     inputs: dict[str, tuple[str, Mapping[str, Any], Actor]] = {
         "open_follow_up": (f"{at}.state", {}, SYSTEM_ACTOR),
         "mark_report_overdue": (f"{at}.state", {}, SYSTEM_ACTOR),
@@ -335,8 +361,12 @@ def follow_up_replays(follow_up: FollowUp, at: str) -> list[Replay]:
             {"statistics": dict(follow_up.statistics)},
             SYSTEM_ACTOR,
         ),
-        "return_follow_up": (f"{at}.return_reason", {"reason": follow_up.return_reason}, reviewer),
-        "approve_follow_up": (f"{at}.reviewed_by", {}, reviewer),
+        "return_follow_up": (
+            f"{at}.return_reason",
+            {"reason": follow_up.return_reason, **meeting},
+            reviewer,
+        ),
+        "approve_follow_up": (f"{at}.reviewed_by", meeting, reviewer),
         "cancel_follow_up": (f"{at}.state", {}, SYSTEM_ACTOR),
     }
     fields = {
@@ -345,6 +375,8 @@ def follow_up_replays(follow_up: FollowUp, at: str) -> list[Replay]:
         "approver_is_not_submitter": f"{at}.reviewed_by",
         "not_before_submission": f"{at}.submitted_on",
         "reason_given": f"{at}.return_reason",
+        "forum_meeting_held": f"{at}.meeting.meeting_on",
+        "meeting_not_before_submission": f"{at}.meeting.meeting_on",
     }
     found: list[Replay] = []
     for source, trigger in follow_up_path(follow_up.state):
@@ -358,7 +390,7 @@ def follow_up_replays(follow_up: FollowUp, at: str) -> list[Replay]:
                 source,
                 where,
                 data=data,
-                inputs={"reason": f"{at}.return_reason"},
+                inputs={"reason": f"{at}.return_reason", **_meeting_fields(f"{at}.meeting")},
                 actor=actor,
                 follow_up=follow_up,
                 fields=fields,
@@ -440,6 +472,7 @@ def _missing_outcome(agreement: Agreement) -> str:
 GUARD_FIELDS: dict[str, str | Callable[[Agreement], str]] = {
     "registered_if_required": _unregistered_party,
     "criteria_pass": "criteria",
+    "forum_meeting_held": "dialogue.meeting_on",
     "dialogue_outcome_recorded": _missing_outcome,
     "period_ok": "period.end",
     "support_covers_period": "economic_plan.support",

@@ -239,6 +239,7 @@ class ContactIn(Record):
 class ForeningRegisterIn(Record):
     registered: StrictBool
     ref: RegisterRef | None = None
+    registered_on: Day | None = None  # the day of the register entry
 
 
 class OrganisationIn(Record):
@@ -287,6 +288,8 @@ class EconomicPlanIn(Record):
     repayment_terms: OptText = ""
     renewal_terms: OptText = ""
     payout_dates: list[MonthDayText] | None = None
+    # 1, 2, 4 or 12 (or quarterly, monthly, ...), or a list of dates: domain/payout_plan.py
+    payout_plan: int | str | list[Day] | None = None
     report_due: MonthDayText | None = None
 
 
@@ -313,6 +316,15 @@ class DocumentIn(Record):
     note: OptText = ""
 
 
+class MeetingIn(Record):
+    """A meeting of the municipality's forum (Kramfors: Seniorrådet): where and when the
+    dialogue was held, or the follow-up reviewed. `forum` defaults to the preset's."""
+
+    forum: NameText | None = None
+    meeting_on: Day | None = None
+    minutes_ref: RegisterRef | None = None
+
+
 class FollowUpIn(Record):
     year: Year
     state: FollowUpState = FollowUpState.PLANNED
@@ -323,6 +335,7 @@ class FollowUpIn(Record):
     reviewed_on: Day | None = None
     return_reason: Text | None = None
     statistics: dict[Text, Count] | None = None
+    meeting: MeetingIn | None = None  # the review's meeting (issue 11)
 
 
 class AgreementIn(Record):
@@ -341,6 +354,7 @@ class AgreementIn(Record):
     state: AgreementState = AgreementState.INITIATIVE
     parties: list[PartyIn] = Field(min_length=1)
     criteria: list[CriterionIn] | None = None
+    dialogue: MeetingIn | None = None  # where and when the dialogue was held (issue 11)
     economic_plan: EconomicPlanIn | None = None
     decisions: list[DecisionIn] | None = None
     signatures: list[SignatureIn] | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
+from ..domain.errors import InvalidInput
 from ..domain.model import (
     MUNICIPALITY_PARTY,
     Agreement,
@@ -14,6 +15,7 @@ from ..domain.model import (
     Signature,
     YearSupport,
 )
+from ..domain.payout_plan import parse_plan
 from ..domain.policy import Policy
 from ..domain.states import ContributionKind, DecisionKind, DecisionOutcome, Role
 from .bundle import Where
@@ -53,7 +55,7 @@ def economic_plan(plan: EconomicPlanIn, agreement: Agreement, policy: Policy, at
         in_period(income.year, f"economic_plan.other_income[{index}].year")
         agreement.other_income.append(OtherIncome(income.year, income.source, income.amount))
     agreement.repayment_terms, agreement.renewal_terms = plan.repayment_terms, plan.renewal_terms
-    for name in ("payout_dates", "report_due"):
+    for name in ("payout_dates", "payout_plan", "report_due"):
         if getattr(plan, name) is not None and name not in policy.overridable:
             raise at(f"economic_plan.{name}").refuse(
                 f"the {policy.key} policy does not allow a per-agreement {name}"
@@ -65,6 +67,17 @@ def economic_plan(plan: EconomicPlanIn, agreement: Agreement, policy: Policy, at
         )
     agreement.payout_dates = plan.payout_dates
     agreement.report_due = plan.report_due
+    if plan.payout_plan is not None:
+        if plan.payout_dates is not None:
+            raise at("economic_plan.payout_plan").refuse(
+                "give either payout_plan or payout_dates, not both"
+            )
+        try:
+            decided = parse_plan(plan.payout_plan, field="economic_plan.payout_plan")
+            decided.check_period(agreement.start, agreement.end)
+        except InvalidInput as error:
+            raise at("economic_plan.payout_plan").refuse(error.detail) from None
+        agreement.payout_plan = decided.stored()
 
 
 def decisions(raw: AgreementIn, agreement: Agreement, people: People, at: Locate) -> None:

@@ -5,6 +5,11 @@ party a notice is about when its facts name an `organisation_id`);
 officer → the agreement's officer; manager → that officer's manager; secretary → every
 nämnd secretary of the agreement's municipality. A role that resolves to nobody is a
 `problem` the delivery records and reports; it never stops the other recipients.
+
+A deactivated person (`iop people deactivate`) gets nothing: a deactivated officer is a
+problem (reported, so someone takes the agreement over); an escalation whose manager
+is deactivated (or missing) goes to the municipality's other active managers, and is a
+problem only when there are none; deactivated secretaries are left out.
 """
 
 from __future__ import annotations
@@ -136,6 +141,7 @@ class _Directory:
         places = sorted({a.municipality for a in infos})
         self.by_name: dict[str, Any] = {}
         self.secretaries: dict[str, list[Any]] = defaultdict(list)
+        self.managers: dict[str, list[Any]] = defaultdict(list)
         for part in chunks(officers):
             for r in session.execute(sa.select(pe).where(pe.c.name.in_(part))):
                 self.by_name[r.name] = r
@@ -145,11 +151,16 @@ class _Directory:
                 self.by_name[r.name] = r
         query = (
             sa.select(pe)
-            .where(pe.c.role == Role.SECRETARY, pe.c.municipality.in_(places))
+            .where(
+                pe.c.role.in_((Role.SECRETARY, Role.MANAGER)),
+                pe.c.municipality.in_(places),
+                pe.c.active,
+            )
             .order_by(pe.c.name)
         )
         for r in session.execute(query):
-            self.secretaries[r.municipality].append(r)
+            group = self.secretaries if r.role == Role.SECRETARY else self.managers
+            group[r.municipality].append(r)
 
     def resolve(
         self, role: str, info: AgreementInfo, organisation_id: int | None = None
@@ -169,7 +180,21 @@ class _Directory:
             officer = self.by_name.get(info.officer)
             if officer is None or not officer.manager:
                 return [], f"no manager recorded for officer {info.officer} ({info.diarienummer})"
-            return self._person(role, officer.manager, f"manager of {info.officer}")
+            manager = self.by_name.get(officer.manager)
+            if manager is None or manager.active:
+                return self._person(role, officer.manager, f"manager of {info.officer}")
+            # The escalation must reach someone: the municipality's other managers.
+            others = [
+                self._recipient(role, p)
+                for p in self.managers[info.municipality]
+                if p.email and p.name != manager.name
+            ]
+            missing = (
+                f"{manager.name} (manager of {info.officer}) was deactivated on "
+                f"{manager.deactivated_on} and {info.municipality} has no other manager "
+                "with an e-mail address"
+            )
+            return others, None if others else missing
         if role == SECRETARY:
             staff = self.secretaries[info.municipality]
             found = [self._recipient(role, p) for p in staff if p.email]
@@ -181,6 +206,8 @@ class _Directory:
         person = self.by_name.get(name)
         if person is None:
             return [], f"{name} ({what}) is not among the people"
+        if not person.active:
+            return [], f"{name} ({what}) was deactivated on {person.deactivated_on}"
         if not person.email:
             return [], f"no e-mail address for {name} ({what})"
         return [self._recipient(role, person)], None

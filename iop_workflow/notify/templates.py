@@ -88,6 +88,10 @@ def context(routed: Routed, role: str, base_url: str) -> dict[str, Any]:
         "due": swedish_date(facts.get("due", row.subject_date)),
         "end": swedish_date(facts.get("end", row.subject_date)),
         "deadline": swedish_date(facts.get("deadline", row.subject_date)),
+        # The renewal window and what is amiss with the timing (renewal_deadline_missed).
+        "window_opens": swedish_date(facts.get("window_opens", "")),
+        "window_closes": swedish_date(facts.get("window_closes", "")),
+        "timing": facts.get("timing", ""),
         "days_before": int(stage.group(1)) if stage else None,
         "amount": amount(facts),
         "reason": reason,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..adapters.db import Repository
 from ..domain.errors import NotFound, RuleViolation
-from ..domain.model import Agreement
+from ..domain.model import Agreement, Person
 from ..domain.roles import DEFAULT_ORIGIN, FLOW_ORIGIN, SYSTEM_ACTOR, Actor, Origin
 from ..domain.states import Role
 
@@ -22,7 +22,10 @@ def resolve_actor(
         return SYSTEM_ACTOR
     person = repo.person(name)
     if person is None:
-        raise NotFound(f"no person named '{name}'; people are added with `iop import`")
+        raise NotFound(
+            f"no person named '{name}'; people are added with `iop import` or `iop people add`"
+        )
+    refuse_inactive(person)
     if person.role is Role.ORG_REP:
         orgnr = _represented(agreement, person.organisation_id)
         if orgnr is None:
@@ -42,3 +45,10 @@ def _represented(agreement: Agreement, organisation_id: int | None) -> str | Non
         if organisation_id is not None and party.organisation.id == organisation_id:
             return party.organisation.organisationsnummer
     return None
+
+
+def refuse_inactive(person: Person) -> None:
+    """A person who has left keeps their name on the records but acts no more."""
+    if not person.active:
+        since = f" on {person.deactivated_on}" if person.deactivated_on else ""
+        raise RuleViolation(f"{person.name} was deactivated{since} and can no longer act")

@@ -32,9 +32,10 @@ SCHEDULED = HAS_BEEN_ACTIVE
 
 @dataclass(frozen=True)
 class ImportResult:
-    organisations: int
+    organisations: int  # new ones
     people: int
     agreements: int
+    updated_organisations: int = 0  # already stored, changed to what the file says
 
 
 def import_file(
@@ -63,6 +64,7 @@ def import_bundle(
     today = today_in_stockholm(now)
     with db.write() as session:
         repo = Repository(session)
+        updated = _update_known(repo, bundle, now, today, source, origin)
         _refuse_known(repo, bundle)
         stored = {
             nr: org for nr in bundle.unresolved_orgnrs if (org := repo.organisation_by_orgnr(nr))
@@ -71,7 +73,7 @@ def import_bundle(
         for organisation in bundle.organisations:
             repo.add(organisation)
         repo.flush()
-        by_orgnr = {o.organisationsnummer: o for o in bundle.organisations} | stored
+        by_orgnr = {o.organisationsnummer: o for o in bundle.organisations} | stored | updated
         for person, orgnr in bundle.people:
             if orgnr is not None:
                 person.organisation_id = _orgnr_id(repo, by_orgnr, orgnr)
@@ -87,7 +89,98 @@ def import_bundle(
             released = bundle.released_through.get(agreement.diarienummer)
             label = record_label("agreements", index, agreement.diarienummer)
             _schedule(repo, agreement, today, now, source, released, origin, label)
-        return ImportResult(len(bundle.organisations), len(bundle.people), len(bundle.agreements))
+        return ImportResult(
+            len(bundle.organisations), len(bundle.people), len(bundle.agreements), len(updated)
+        )
+
+
+# The organisation fields a file states; `iop import` of a known organisation sets them.
+_FILE_FIELDS = (
+    "name",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+    "forening_registered",
+    "forening_register_ref",
+    "forening_registered_on",
+)
+
+
+def _update_known(
+    repo: Repository,
+    bundle: ImportBundle,
+    now: datetime,
+    today: date,
+    source: str,
+    origin: Origin,
+) -> dict[str, Organisation]:
+    """A known organisation in the file is updated to what the file says (one audit
+    record listing old → new), and the file's agreements and people use the stored one.
+
+    Refused, naming the field: a file that would take a registered organisation out of
+    the föreningsregister (that is `iop org update ORGNR --not-registered`, with its
+    reason). A reference or day the file leaves out keeps the stored one."""
+    updated: dict[str, Organisation] = {}
+    for i, org in enumerate(bundle.organisations):
+        stored = repo.organisation_by_orgnr(org.organisationsnummer)
+        if stored is None:
+            continue
+        nr, label = (
+            org.organisationsnummer,
+            record_label("organisations", i, org.organisationsnummer),
+        )
+        if stored.forening_registered and not org.forening_registered:
+            raise InvalidInput(
+                f"{nr} is registered in the föreningsregister"
+                f" ({stored.forening_register_ref or 'no reference'}) and the file says it is"
+                f" not; deregister it with `iop org update {nr} --not-registered`",
+                record=label,
+                field="forening_register",
+            )
+        if org.forening_registered:
+            org.forening_register_ref = org.forening_register_ref or stored.forening_register_ref
+            org.forening_registered_on = org.forening_registered_on or stored.forening_registered_on
+        changes = {
+            name: {"from": _iso(getattr(stored, name)), "to": _iso(getattr(org, name))}
+            for name in _FILE_FIELDS
+            if getattr(stored, name) != getattr(org, name)
+        }
+        before = "registered" if stored.forening_registered else "not_registered"
+        for name in changes:
+            setattr(stored, name, getattr(org, name))
+        if changes:
+            repo.add_audit(
+                AuditRecord(
+                    at=now,
+                    actor="import",
+                    role="system",
+                    agreement_id=None,
+                    entity="organisation",
+                    entity_key=nr,
+                    trigger="import",
+                    from_state=before,
+                    to_state="registered" if stored.forening_registered else "not_registered",
+                    reason=f"updated from {source}",
+                    data={"file": source, "changes": changes, "as_of": today.isoformat()},
+                    channel=origin.channel,
+                    os_user=origin.os_user,
+                    host=origin.host,
+                    effective_date=today,
+                )
+            )
+        updated[nr] = stored
+        for agreement in bundle.agreements:
+            for party in agreement.parties:
+                if party.organisation is org:
+                    party.organisation = stored
+    bundle.organisations[:] = [
+        o for o in bundle.organisations if o.organisationsnummer not in updated
+    ]
+    return updated
+
+
+def _iso(value: object) -> object:
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def _refuse_known(repo: Repository, bundle: ImportBundle) -> None:

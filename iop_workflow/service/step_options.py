@@ -29,7 +29,8 @@ other values (a meeting date in the future), with a message naming the value.
 ``reason`` where a guard demands one, and what only the step's input can supply to a
 guard (the dialogue's goals when none are recorded, ``support.YYYY`` for a year of the
 period the economic plan does not cover, the ``organisation`` of a claim when the
-agreement has several parties). Optional fields are not listed; ``fields`` describes
+agreement has several parties, the ``meeting_on`` of the dialogue or the follow-up's
+review where the preset names a forum). Optional fields are not listed; ``fields`` describes
 every field the step takes, required or not (its typed command, domain/commands.py).
 
 Without a person, each step is rehearsed for a stand-in of every role that may fire
@@ -310,6 +311,8 @@ def _needed(probe: _Probe) -> list[str]:
         fields += [name for name in TEXT_FIELDS if name != "values" and not getattr(a, name)]
         if not a.indicators:
             fields.append("indicators")
+    if trigger in ("start_dialogue", "approve_follow_up") and probe.policy.dialogue_forum:
+        fields.append("meeting_on")  # held in the preset's forum (guards.forum_meeting_held)
     if trigger == "raise_claim" and a.state is not AgreementState.TERMINATED:
         fields += ["organisation"] if len(a.parties) > 1 else []
     if trigger == "amend" and a.end < probe.today and _amended_end(probe) is not None:
@@ -363,6 +366,8 @@ def _sample(probe: _Probe, field: str) -> str | None:
         return next((k for k in keys if k not in assessed), keys[0] if keys else None)
     if field == "verdict":
         return Verdict.MET.value
+    if field == "meeting_on":
+        return today.isoformat()
     if field in ("meeting_date", "decided_on"):
         if probe.trigger == "renew":
             deadline = cal.renewal_decision_deadline(

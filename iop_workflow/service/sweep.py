@@ -144,7 +144,8 @@ def report_reminders(session: Session, as_of: date) -> list[Notice]:
 
 
 def renewal_reminders(session: Session, as_of: date) -> list[Notice]:
-    """Agreements in or near their final year that are not yet renewed or declined."""
+    """Agreements in or near their final year that are not yet renewed or declined (the
+    reminder of the day, or the notice of a deadline missed: reminders.renewal_reminder)."""
     a = t.agreements
     query = sa.select(a.c.id, a.c.end, a.c.municipality, a.c.diarienummer).where(
         a.c.state.in_(sorted(RENEWABLE_AGREEMENT)),
@@ -152,11 +153,10 @@ def renewal_reminders(session: Session, as_of: date) -> list[Notice]:
     )
     notices = []
     for row in session.execute(query):
-        policy = load_policy(row.municipality)
-        deadline = r.renewal_subject(row.end, policy)
-        stage = r.current(r.renewal_stages(row.end, policy), as_of)
-        if stage is not None and as_of <= deadline:
-            facts = {"diarienummer": row.diarienummer, "end": row.end, "deadline": deadline}
+        found = r.renewal_reminder(row.end, as_of, load_policy(row.municipality))
+        if found is not None:
+            deadline, stage, facts = found
+            facts = {"diarienummer": row.diarienummer, **facts}
             notices.append(Notice(row.id, deadline, stage, facts))
     return notices
 

@@ -6,9 +6,11 @@ from datetime import date
 from typing import Any
 
 from ..adapters.db import Database, Repository
-from ..domain.deadlines import obligations
+from ..domain import reminders as r
+from ..domain.deadlines import RENEWAL_DECISION_DEADLINE, obligations
 from ..domain.model import Agreement, AuditRecord, FollowUp
-from ..domain.states import FollowUpState
+from ..domain.payout_plan import stored_plan
+from ..domain.states import RENEWABLE_AGREEMENT, FollowUpState
 from ..domain.workflow import available_steps
 from ..policies import load_policy
 
@@ -45,6 +47,8 @@ def detail(a: Agreement) -> dict[str, Any]:
         "indicators": list(a.indicators),
         "period_no": a.period_no,
         "first_start": a.origin.isoformat(),
+        # Added by issue 11: where and when the dialogue was held (None: not recorded).
+        "dialogue": _meeting(a.dialogue_forum, a.dialogue_held_on, a.dialogue_minutes_ref),
         "version": a.version,
         "parties": [
             {
@@ -129,6 +133,8 @@ def detail(a: Agreement) -> dict[str, Any]:
             for c in a.claims
         ],
         "terminated_on": a.terminated_on.isoformat() if a.terminated_on else None,
+        # The plan the nämnd decided (issue 11); None: the preset's payout dates.
+        "payout_plan": _plan(a.payout_plan),
         "termination_reason": a.termination_reason,
         # Added by issue 11: the tilläggsavtal, in the order they were recorded.
         "amendments": [
@@ -139,10 +145,27 @@ def detail(a: Agreement) -> dict[str, Any]:
                 "description": m.description,
                 "new_end": m.new_end.isoformat() if m.new_end else None,
                 "support_changes_ore": dict(m.support_changes),
+                "new_payout_plan": _plan(m.new_payout_plan),
                 "recorded_by": m.recorded_by,
             }
             for m in a.amendments
         ],
+    }
+
+
+def _plan(stored: dict[str, Any] | None) -> dict[str, Any] | None:
+    plan = stored_plan(stored)
+    return None if plan is None else {**plan.stored(), "text": plan.describe()}
+
+
+def _meeting(forum: str | None, held_on: date | None, minutes: str | None) -> dict[str, Any] | None:
+    """The forum's meeting a step was taken in, or None when none is recorded."""
+    if forum is None and held_on is None and minutes is None:
+        return None
+    return {
+        "forum": forum,
+        "meeting_on": held_on.isoformat() if held_on else None,
+        "minutes_ref": minutes,
     }
 
 
@@ -158,6 +181,8 @@ def _follow_up(f: FollowUp) -> dict[str, Any]:
             {"kind": d.kind.value, "arrived": d.arrived_on.isoformat()} for d in f.documents
         ],
         "statistics": dict(f.statistics),
+        # Added by issue 11: the meeting that reviewed the report (None: not recorded).
+        "meeting": _meeting(f.forum, f.meeting_on, f.minutes_ref),
     }
 
 
@@ -182,18 +207,28 @@ def _status(a: Agreement, kind: str, subject: str, due: date, today: date) -> st
 
 def timeline(a: Agreement, today: date) -> list[dict[str, Any]]:
     policy = load_policy(a.municipality)
-    return [
-        {
-            "kind": o.kind,
-            "due": o.due.isoformat(),
-            "responsible": o.responsible,
-            "status": _status(a, o.kind, o.subject, o.due, today),
-            "blocks": list(o.blocks),
-            "subject": o.subject,
-            "description": o.description,
-        }
-        for o in obligations(a, policy)
-    ]
+    # A renewal deadline missed, or falling before the window (reminders.renewal_timing):
+    # its own status on the deadline's row, with the Swedish note officers read.
+    timing = r.renewal_timing(a.end, today, policy) if a.state in RENEWABLE_AGREEMENT else None
+    rows = []
+    for o in obligations(a, policy):
+        status, note = _status(a, o.kind, o.subject, o.due, today), None
+        if timing is not None and o.kind == RENEWAL_DECISION_DEADLINE:
+            status, note = timing, r.renewal_timing_text(timing, a.end, policy)
+        rows.append(
+            {
+                "kind": o.kind,
+                "due": o.due.isoformat(),
+                "responsible": o.responsible,
+                "status": status,
+                "blocks": list(o.blocks),
+                "subject": o.subject,
+                "description": o.description,
+                # Added by issue 11: a Swedish note on the renewal timing, else None.
+                "note": note,
+            }
+        )
+    return rows
 
 
 def audit_view(records: list[AuditRecord]) -> list[dict[str, Any]]:

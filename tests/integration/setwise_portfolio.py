@@ -68,6 +68,9 @@ PAYOUT_DATES: tuple[tuple[str, str] | None, ...] = (
     ("06-30", "12-30"),
 )
 REPORT_DUE: tuple[str | None, ...] = (None, None, "04-30", "02-15")
+# The nämnd's own payout plan (domain/payout_plan.py); "dates" draws explicit dates.
+PAYOUT_PLANS: tuple[str | None, ...] = (None, None, None, "1", "4", "12", "dates")
+PLAN_CHANGES: tuple[str | None, ...] = (None, None, "4", "12", "2")
 SHARES = {1: [(10_000,)], 2: [(5_000, 5_000), (7_000, 3_000)]}
 
 
@@ -93,13 +96,15 @@ class AgreementSpec:
     shares: tuple[int, ...]
     payout_dates: tuple[str, str] | None
     report_due: str | None
+    payout_plan: str | None  # PAYOUT_PLANS; with a plan, payout_dates is not drawn
+    plan_change: str | None  # the interval a tilläggsavtal or renewal changes to
     support_sek: int
     follow_ups: tuple[FollowUpPlan, ...]
     payout_lags: tuple[int | None, ...]  # per payout: run that many days after due, or never
     amend: tuple[float, int, int | None] | None  # (when, end moved by months, new support)
     terminate: float | None  # when, as a fraction of the period
     claim: tuple[int, int | None] | None  # raised days after termination/end; paid after
-    renewal: str | None  # "start", "decline", "renew"
+    renewal: str | None  # "start", "decline", "renew", "early" (an officer, before the window)
     renewal_lag: int
     end_lag: int | None  # `end` fired that many days after the period; None: never
     missing: str | None  # "decision", "municipality", "party", "follow_up": taken away
@@ -138,6 +143,7 @@ def agreement_specs(draw: st.DrawFn) -> AgreementSpec:
             st.none() | st.sampled_from([90_000, 480_000]),
         )
     )
+    plan = draw(st.sampled_from(PAYOUT_PLANS))
     return AgreementSpec(
         municipality=draw(st.sampled_from(preset_names())),
         start=start,
@@ -145,8 +151,10 @@ def agreement_specs(draw: st.DrawFn) -> AgreementSpec:
         year_end=draw(st.booleans()),
         parties=parties,
         shares=draw(st.sampled_from(SHARES[count])),
-        payout_dates=draw(st.sampled_from(PAYOUT_DATES)),
+        payout_dates=None if plan else draw(st.sampled_from(PAYOUT_DATES)),
         report_due=draw(st.sampled_from(REPORT_DUE)),
+        payout_plan=plan,
+        plan_change=draw(st.sampled_from(PLAN_CHANGES)),
         support_sek=draw(st.sampled_from([120_000, 300_000, 333_333])),
         follow_ups=tuple(draw(st.lists(_follow_up_plans(), min_size=1, max_size=4))),
         payout_lags=tuple(
@@ -157,7 +165,7 @@ def agreement_specs(draw: st.DrawFn) -> AgreementSpec:
         claim=draw(
             st.none() | st.tuples(st.sampled_from([0, 5]), st.sampled_from([None, None, 10]))
         ),
-        renewal=draw(st.sampled_from([None, None, "start", "decline", "renew"])),
+        renewal=draw(st.sampled_from([None, None, "start", "decline", "renew", "early"])),
         renewal_lag=draw(st.sampled_from([0, 9, 40, 200])),
         end_lag=draw(st.sampled_from([None, None, 0, 3])),
         missing=draw(
@@ -230,6 +238,13 @@ class Builder:
         if not self.fire(trigger, today, actor, data):
             fire(self.agreement, trigger, actor=actor, today=today, policy=self.policy, data=data)
 
+    def meeting(self, day: date) -> dict[str, str]:
+        """The forum's meeting on `day` where the preset names a forum (Kramfors holds
+        the dialogue and the follow-up's review in Seniorrådet); nothing elsewhere."""
+        if self.policy.dialogue_forum is None:
+            return {}
+        return {"meeting_on": day.isoformat(), "minutes_ref": f"SR {day.isoformat()}"}
+
 
 def new_agreement(spec: AgreementSpec, number: int, orgs: Mapping[int, Organisation]) -> Agreement:
     end = (
@@ -271,8 +286,8 @@ def activate(b: Builder, spec: AgreementSpec) -> None:
     for criterion in b.policy.criteria:
         data = {"criterion": criterion.key, "verdict": "met", "motivation": "Bedömt i dialog"}
         b.must("assess_criterion", prep, OFFICER, data)
-    b.must("start_dialogue", prep, OFFICER, {})
-    b.must("propose_plan", prep, OFFICER, {})
+    b.must("start_dialogue", prep, OFFICER, b.meeting(prep))
+    b.must("propose_plan", prep, OFFICER, _plan_of(spec, a))
     support = {f"support.{y}": str(spec.support_sek) for y in range(a.start.year, a.end.year + 1)}
     b.must("submit_for_decision", prep, OFFICER, support)
     decided = prep + timedelta(days=10)
@@ -283,6 +298,18 @@ def activate(b: Builder, spec: AgreementSpec) -> None:
     for index in range(len(a.parties)):
         b.must("sign", signed, representative(a, index), {})
     b.must("activate", signed, OFFICER, {})
+
+
+def _plan_of(spec: AgreementSpec, a: Agreement) -> dict[str, str]:
+    if spec.payout_plan is None:
+        return {}
+    if spec.payout_plan != "dates":
+        return {"payout_plan": spec.payout_plan}
+    # Explicit dates: 40 and 200 days into the period, then 1 March of each later year.
+    days = [a.start + timedelta(days=40), a.start + timedelta(days=200)]
+    days += [date(y, 3, 1) for y in range(a.start.year + 1, a.end.year + 1)]
+    kept = sorted({d for d in days if a.start <= d <= a.end})
+    return {"payout_plan": ",".join(d.isoformat() for d in kept) or a.start.isoformat()}
 
 
 Event = tuple[date, int, Callable[[date], object]]
@@ -324,7 +351,7 @@ def history(b: Builder, spec: AgreementSpec) -> list[Event]:
             trigger = "approve_follow_up" if plan.target == "approved" else "return_follow_up"
             data = {"year": year, "reason": "Komplettering behövs"}
             if trigger == "approve_follow_up":
-                data = {"year": year}
+                data = {"year": year, **b.meeting(reviewed)}
             at(reviewed, lambda d, t=trigger, x=data: b.fire(t, d, REVIEWER, x))
 
     payouts = sorted(a.payouts, key=lambda p: (p.covers_from, p.organisation_id))
@@ -335,7 +362,7 @@ def history(b: Builder, spec: AgreementSpec) -> list[Event]:
 
     if spec.amend is not None:
         fraction, months, support = spec.amend
-        at(_day_in_period(a, fraction), lambda d: _amend(b, d, months, support))
+        at(_day_in_period(a, fraction), lambda d: _amend(b, d, months, support, spec.plan_change))
     if spec.terminate is not None:
         when = _day_in_period(a, spec.terminate)
         at(when, lambda d: b.fire("terminate", d, OFFICER, {"date": d, "reason": "Upphör"}))
@@ -343,10 +370,13 @@ def history(b: Builder, spec: AgreementSpec) -> list[Event]:
             raised = when + timedelta(days=spec.claim[0])
             at(raised, lambda d: b.fire("raise_claim", d, OFFICER, {}))
     window = date(a.end.year, 1, 1) + timedelta(days=spec.renewal_lag)
+    if spec.renewal == "early":  # allowed any day of the period (guards.in_final_year)
+        early = a.start + timedelta(days=spec.renewal_lag)
+        at(early, lambda d: b.fire("start_renewal", d, OFFICER, {}))
     if spec.renewal in ("start", "renew"):
         at(window, lambda d: b.fire("start_renewal", d, SYSTEM_ACTOR, {}))
     if spec.renewal == "renew":
-        at(window + timedelta(days=3), lambda d: _renew(b, d))
+        at(window + timedelta(days=3), lambda d: _renew(b, d, spec.plan_change))
     if spec.renewal == "decline":
         at(window, lambda d: b.fire("decline_renewal", d, representative(a), {}))
     if spec.end_lag is not None:
@@ -384,7 +414,7 @@ def _support_for(a: Agreement, start: date, end: date, sek: int | None) -> dict[
     return support
 
 
-def _amend(b: Builder, day: date, months: int, sek: int | None) -> None:
+def _amend(b: Builder, day: date, months: int, sek: int | None, plan: str | None) -> None:
     a = b.agreement
     new_end = cal.add_months(a.end, months)
     data = {
@@ -393,11 +423,12 @@ def _amend(b: Builder, day: date, months: int, sek: int | None) -> None:
         "description": "Tilläggsavtal",
         "end": new_end.isoformat(),
         **_support_for(a, a.start, new_end, sek),
+        **({"payout_plan": plan} if plan else {}),
     }
     b.fire("amend", day, SECRETARY, data)
 
 
-def _renew(b: Builder, day: date) -> None:
+def _renew(b: Builder, day: date, plan: str | None) -> None:
     a = b.agreement
     new_start = a.end + timedelta(days=1)
     new_end = cal.max_end_date(new_start, 1 + day.day % 2)
@@ -406,8 +437,14 @@ def _renew(b: Builder, day: date) -> None:
         "meeting_date": day.isoformat(),
         "paragraph": "§ 77",
         **_support_for(a, new_start, new_end, 200_000),
+        # A plan of dates ends with its period: the renewal states the next one.
+        **({"payout_plan": plan or "4"} if plan or _has_dates(a) else {}),
     }
     b.fire("renew", day, SECRETARY, data)
+
+
+def _has_dates(a: Agreement) -> bool:
+    return bool(a.payout_plan and "dates" in a.payout_plan)
 
 
 def _unused_claim(b: Builder, day: date) -> None:
@@ -506,7 +543,8 @@ def describe(built: Built) -> list[str]:
             f"{a.diarienummer} {a.municipality} {a.start}..{a.end} {a.state.value} "
             f"period {a.period_no} terminated {a.terminated_on} parties "
             f"{[p.organisation.organisationsnummer for p in a.parties]} "
-            f"payout_dates {a.payout_dates} report_due {a.report_due} "
+            f"payout_dates {a.payout_dates} payout_plan {a.payout_plan} "
+            f"report_due {a.report_due} "
             f"decisions {[(d.kind.value, d.period_no) for d in a.decisions]} "
             f"signatures {[(s.party, s.period_no) for s in a.signatures]}"
         )

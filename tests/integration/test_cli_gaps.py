@@ -159,6 +159,7 @@ def test_show_lists_the_amendments_with_their_changes(cli: Cli) -> None:
             "description": "Ett år till",
             "new_end": "2028-12-31",
             "support_changes_ore": {"2028": 47_000_000},
+            "new_payout_plan": None,
             "recorded_by": PER,
         },
         {
@@ -167,6 +168,7 @@ def test_show_lists_the_amendments_with_their_changes(cli: Cli) -> None:
             "description": "Ett år till",
             "new_end": None,
             "support_changes_ore": {},
+            "new_payout_plan": None,
             "recorded_by": PER,
         },
     ]
@@ -181,7 +183,7 @@ def test_show_lists_the_amendments_with_their_changes(cli: Cli) -> None:
 def test_show_keeps_its_json_keys_and_only_adds(cli: Cli) -> None:
     view = cli.json("show", REF)
     assert SHOW_KEYS <= set(view)
-    assert set(view) - SHOW_KEYS == {"amendments"}
+    assert set(view) - SHOW_KEYS == {"amendments", "dialogue", "payout_plan"}
     assert all(set(d) == DECISION_KEYS for d in view["decisions"])
     assert view["payouts"] and all(set(p) == PAYOUT_KEYS for p in view["payouts"])
 

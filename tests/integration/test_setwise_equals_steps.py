@@ -212,14 +212,12 @@ def sweep_notices(agreement: Agreement, changes: list[StateChange], day: date) -
                 facts = {"diarienummer": agreement.diarienummer, "year": f.year, "due": f.due_on}
                 notices.append(Notice(agreement.id, f.due_on, stage, facts))
     if agreement.state in RENEWABLE_AGREEMENT:
-        deadline = r.renewal_subject(agreement.end, policy)
-        stage = r.current(r.renewal_stages(agreement.end, policy), day)
-        if stage is not None and day <= deadline:
-            facts = {
-                "diarienummer": agreement.diarienummer,
-                "end": agreement.end,
-                "deadline": deadline,
-            }
+        # The ordinary reminders, or the notice of a deadline missed (or falling before
+        # the window): officer and manager, once per agreement and period.
+        found = r.renewal_reminder(agreement.end, day, policy)
+        if found is not None:
+            deadline, stage, facts = found
+            facts = {"diarienummer": agreement.diarienummer, **facts}
             notices.append(Notice(agreement.id, deadline, stage, facts))
     if agreement.state in LIVE_AGREEMENT:
         stage = r.agreement_ending(agreement.end, day)
@@ -431,6 +429,8 @@ def test_the_setwise_flows_change_exactly_what_the_steps_change(
     blocks = setwise_blocks(databases["setwise"])
     assert blocks == stepped_blocks, f"gate blocks differ\n{note}"
     coverage(built, setwise, blocks)
+    for kind in sorted({row[1] for row in after["setwise"]["notifications"]}):
+        event(f"notice {kind}")
 
     # A second run of the same day finds nothing left to do.
     assert run_setwise(databases["setwise"], day) == []

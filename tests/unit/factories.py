@@ -167,17 +167,28 @@ def fire_step(
     actor: Actor | None = None,
     data: Mapping[str, Any] | None = None,
 ) -> list[StateChange]:
-    """`fire` with the agreement's own policy, then number new payouts and claims."""
+    """`fire` with the agreement's own policy, then number new payouts and claims.
+
+    Where the preset names a forum (Kramfors), the dialogue and a follow-up's approval
+    are held in its meeting on `today`, unless `data` gives `meeting_on` itself (an
+    empty one: no meeting)."""
+    policy = POLICIES[agreement.municipality]
+    if policy.dialogue_forum and trigger in FORUM_STEPS and "meeting_on" not in (data or {}):
+        data = {**(data or {}), "meeting_on": today.isoformat()}
     changes = fire(
         agreement,
         trigger,
         actor=actor or actor_for(agreement, trigger),
         today=today,
-        policy=POLICIES[agreement.municipality],
+        policy=policy,
         data=data,
     )
     give_ids(agreement)
     return changes
+
+
+# The steps a preset's forum holds a meeting for (guards.forum_meeting_held).
+FORUM_STEPS = frozenset({"start_dialogue", "approve_follow_up"})
 
 
 def support_data(start: date, end: date, sek: int = SUPPORT_SEK) -> dict[str, str]:

@@ -324,12 +324,16 @@ def test_a_step_on_a_cancelled_payout_does_not_suggest_the_schedule_s_own_step()
 
 
 def ended_before_its_last_payout() -> Agreement:
-    """2027-01-01 – 2028-03-31: the payout for 2028-01-01–03-31 is due 2028-04-28."""
+    """2027-01-01 – 2028-03-31, its payout for 2028-01-01–03-31 still due 2028-04-28:
+    a row planned before instalments were kept inside the period (today it would be
+    due 2028-03-31, and approving the last follow-up would release it)."""
     a = agreement_in(A.ACTIVE, end=date(2028, 3, 31))
     for payout in payouts_covering_year(a, 2027):
         release(a, payout)
     approve_follow_up_of(a, 2027, today=date(2028, 2, 15))
     fire_step(a, "end", today=date(2028, 4, 1))
+    for payout in payouts_covering_year(a, 2028):
+        payout.due_on = date(2028, 4, 28)
     approve_follow_up_of(a, 2028, today=date(2028, 4, 3))
     return a
 
@@ -355,8 +359,9 @@ def test_the_refusal_names_every_open_payout() -> None:
         release(a, payout)
     approve_follow_up_of(a, 2027, today=date(2028, 2, 15))
     fire_step(a, "end", today=date(2028, 4, 1))
-    approve_follow_up_of(a, 2028, today=date(2028, 4, 3))
     first, second = payouts_covering_year(a, 2028)
+    first.due_on = second.due_on = date(2028, 4, 28)  # planned before the end cap
+    approve_follow_up_of(a, 2028, today=date(2028, 4, 3))
     error = refused(a, "close", today=date(2028, 4, 10))
     assert error.reason == (
         f"payouts still open: payout {first.id} due 2028-04-28 of 150 000,00 kr (planned), "

@@ -336,6 +336,23 @@ REFUSALS: list[tuple[str, Callable[[Doc], object], str]] = [
         f"{DEMO} field 'economic_plan.payout_dates': needs exactly 2 dates",
     ),
     (
+        "a payout plan that is not an interval",
+        _set(["agreements", 0, "economic_plan", "payout_plan"], 3),
+        f"{DEMO} field 'economic_plan.payout_plan': '3' is not a payout interval",
+    ),
+    (
+        "payout plan dates outside the period",
+        _set(["agreements", 0, "economic_plan", "payout_plan"], ["2027-03-01", "2033-03-01"]),
+        f"{DEMO} field 'economic_plan.payout_plan': 2033-03-01 is outside the period",
+    ),
+    (
+        "a payout plan together with payout dates",
+        lambda data: data["agreements"][0]["economic_plan"].update(
+            payout_plan=4, payout_dates=["04-30", "10-31"]
+        ),
+        f"{DEMO} field 'economic_plan.payout_plan': give either payout_plan or payout_dates",
+    ),
+    (
         "a top-level section that is not a list",
         _set(["agreements"], {"diarienummer": "OSN 2026/0142"}),
         "document field 'agreements': must be a list",

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from iop_workflow.domain.calendar import is_banking_day
+from iop_workflow.domain.calendar import is_banking_day, previous_banking_day
 from iop_workflow.domain.errors import InvalidInput
 from iop_workflow.domain.instalments import (
     Instalment,
@@ -114,14 +114,18 @@ def test_the_instalments_of_a_year_sum_exactly_to_its_support(
 
 
 @given(periods)
-def test_instalments_are_due_on_banking_days_never_before_their_part_starts(
+def test_instalments_are_due_on_banking_days_inside_the_period(
     period: tuple[date, int],
 ) -> None:
     start, length = period
     end = date.fromordinal(start.toordinal() + length)
     for instalment in plan(start, end, {}):
         assert is_banking_day(instalment.due_on)
-        assert instalment.due_on >= instalment.covers_from
+        assert instalment.due_on <= end  # never after the agreement has ended
+        if instalment.due_on < instalment.covers_from:
+            # Only when no banking day is left between the part's start and the end
+            # (a period ending in a run of holidays): then the banking day before it.
+            assert instalment.due_on == previous_banking_day(end) < instalment.covers_from
         assert start <= instalment.covers_from <= instalment.covers_to <= end
 
 

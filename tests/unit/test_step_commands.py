@@ -75,7 +75,7 @@ def test_every_field_has_a_kind_and_a_swedish_label_and_help(
     info = model.model_fields[name]
     assert c.kind_of(model, name) in {
         c.TEXT, c.DATE, c.INTEGER, c.MONEY, c.CHOICE, c.TEXT_LIST, c.MONEY_BY_YEAR,
-        c.COUNT_BY_NAME,
+        c.COUNT_BY_NAME, c.PAYOUT_PLAN,
     }  # fmt: skip
     assert isinstance(info.title, str) and info.title.strip(), name
     assert isinstance(info.description, str) and info.description.endswith("."), name

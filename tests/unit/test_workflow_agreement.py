@@ -794,9 +794,10 @@ def test_an_amendment_cannot_lengthen_the_period_beyond_five_years() -> None:
     assert "maximum of 5 years" in error.reason
 
 
-def test_the_renewal_dialogue_starts_only_in_the_final_year() -> None:
+def test_the_schedule_starts_the_renewal_dialogue_only_in_the_final_year() -> None:
+    # A person may start it earlier (tests/unit/test_renewal_timing_rules.py).
     a = agreement_in(A.ACTIVE)
-    error = refused(a, "start_renewal", today=date(2030, 12, 31))
+    error = refused(a, "start_renewal", actor=SYSTEM, today=date(2030, 12, 31))
     assert error.reason == "the renewal dialogue opens 2031-01-01, in the agreement's final year"
 
 

@@ -23,6 +23,7 @@ from ...money_text import sek
 from ...timefmt import local_iso, shown
 from .flow_commands import register as register_flow_commands
 from .notify_commands import register as register_notify_commands
+from .register_commands import register as register_register_commands
 from .step_commands import register as register_step_commands
 from .support import (
     EXIT_OK,
@@ -109,8 +110,10 @@ def import_(file: Annotated[str, typer.Argument(help="YAML file (docs/import-for
     from ...service.importer import import_file
 
     result = import_file(ready_database(), file, now=clock().now(), origin=_origin("import"))
+    known = result.updated_organisations
+    updated = f" (updated {known} known)" if known else ""
     echo(
-        f"imported {result.organisations} organisations, {result.people} people, "
+        f"imported {result.organisations} organisations{updated}, {result.people} people, "
         f"{result.agreements} agreements from {file}"
     )
 
@@ -156,8 +159,12 @@ def show(ref: str, as_json: JsonOpt = False) -> None:
     echo(f"  municipality {view['municipality']} / {view['committee']}")
     echo(f"  organisation {org.get('name')} ({org.get('organisationsnummer')})")
     echo(f"  officer      {view['officer']}")
+    if view["dialogue"]:
+        echo(f"  dialogue     {_meeting(view['dialogue'])}")
     for year, amount in view["economic_plan"]["support_ore"].items():
         echo(f"  support {year} {sek(amount)}")
+    plan = view["payout_plan"]
+    echo(f"  payout plan  {plan['text'] if plan else PRESET_PLAN}")
     for d in view["decisions"]:
         adjusted = f", minutes adjusted {d['minutes_adjusted']}" if d["minutes_adjusted"] else ""
         echo(
@@ -167,18 +174,32 @@ def show(ref: str, as_json: JsonOpt = False) -> None:
     for m in view["amendments"]:
         changes = [f"new end {m['new_end']}"] if m["new_end"] else []
         changes += [f"support {y} {sek(ore)}" for y, ore in m["support_changes_ore"].items()]
+        if m["new_payout_plan"]:
+            changes.append(f"payout plan {m['new_payout_plan']['text']}")
         what = f" ({'; '.join(changes)})" if changes else ""
         echo(
             f"  tilläggsavtal {m['decided_on']} {_line(m['paragraph'])}: "
             f"{_line(m['description'])}{what}"
         )
     for f in view["follow_ups"]:
-        echo(f"  follow-up {f['year']}: {f['state']} (report due {f['report_due']})")
+        meeting = f", reviewed {_meeting(f['meeting'])}" if f["meeting"] else ""
+        echo(f"  follow-up {f['year']}: {f['state']} (report due {f['report_due']}){meeting}")
     for p in view["payouts"]:
         reason = f" — {p['blocked_reason']}" if p["blocked_reason"] else ""
         echo(f"  payout {p['id']} due {p['due']} {sek(p['amount_ore'])}: {p['state']}{reason}")
     for c in view["claims"]:
         echo(f"  claim {c['id']} {sek(c['amount_ore'])} due {c['due']}: {c['state']}")
+
+
+PRESET_PLAN = "the preset's payout dates"
+
+
+def _meeting(meeting: dict[str, str | None]) -> str:
+    """The forum's meeting on one line: "in Seniorrådet 2027-03-02, minutes SR 2027/3"."""
+    parts = [f"in {_line(meeting['forum'])}" if meeting["forum"] else "", meeting["meeting_on"]]
+    held = " ".join(p for p in parts if p)
+    minutes = f"minutes {_line(meeting['minutes_ref'])}" if meeting["minutes_ref"] else ""
+    return ", ".join(p for p in (held, minutes) if p)
 
 
 def _line(text: str) -> str:
@@ -312,6 +333,7 @@ def timeline(ref: str, as_of: ActOn = None, as_json: JsonOpt = False) -> None:
             ("RESPONSIBLE", "responsible"),
             ("STATUS", "status"),
             ("BLOCKS", lambda r: ", ".join(r["blocks"])),
+            ("NOTE", "note"),
         ],
     )
 
@@ -359,8 +381,16 @@ def audit(
             ("FROM", "from"),
             ("TO", "to"),
             ("REASON", "reason"),
+            ("MEETING", _audit_meeting),
         ],
     )
+
+
+def _audit_meeting(row: Row) -> str:
+    """The forum's meeting a step was taken in, as its audit record's data holds it."""
+    data = row["data"] or {}
+    meeting = {key: data.get(key) for key in ("forum", "meeting_on", "minutes_ref")}
+    return _meeting(meeting) if any(meeting.values()) else ""
 
 
 def _audit_verify(as_json: bool) -> None:
@@ -406,6 +436,7 @@ def demo() -> None:
 
 register_flow_commands(app)
 register_notify_commands(app)
+register_register_commands(app)
 register_step_commands(app)
 
 

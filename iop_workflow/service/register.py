@@ -1,6 +1,7 @@
 """The association register, maintained: organisations and people change after import.
 
-`iop org update` and `iop people add|update|deactivate`. Each change is checked whole
+`iop org update` here, and `iop people add|update|deactivate` (people_register.py,
+with the rules and the audit writer of this module). Each change is checked whole
 before anything is written, then stored with one audit record in one transaction. An
 organisation or person record has no agreement: its audit record's `agreement_id` is
 NULL, its entity is "organisation" (key: the organisationsnummer) or "person" (key: the
@@ -30,14 +31,13 @@ from ..domain.orgnr import normalise_orgnr
 from ..domain.roles import DEFAULT_ORIGIN, SYSTEM_ACTOR, Origin
 from ..domain.states import AgreementState, Role
 from ..importing import schema as s
-from ..policies import load_policy
 from .actors import SYSTEM_REFUSED, refuse_inactive
 from .system_day import refuse_future
 from .views import audit_view
 
 ORGANISATION, PERSON = "organisation", "person"
 STAFF = frozenset({Role.OFFICER, Role.MANAGER, Role.SECRETARY})
-_FINISHED = (AgreementState.CLOSED.value, AgreementState.REJECTED.value)
+FINISHED = (AgreementState.CLOSED.value, AgreementState.REJECTED.value)
 CLEAR = ""  # an empty value clears an optional field (phone, e-mail, manager)
 
 
@@ -55,18 +55,6 @@ class OrganisationChange:
 
 
 @dataclass(frozen=True)
-class PersonChange:
-    """What to change; None leaves a field as it is, CLEAR empties an optional one."""
-
-    role: str | None = None
-    email: str | None = None
-    municipality: str | None = None
-    organisation: str | None = None  # an organisationsnummer (org representatives)
-    manager: str | None = None
-    digest: bool | None = None
-
-
-@dataclass(frozen=True)
 class Changed:
     entity: str
     key: str
@@ -77,7 +65,7 @@ class Changed:
 # --- validation: the import's own field types (importing/schema.py) --------------------
 
 
-def _valid(name: str, kind: Any, value: object) -> Any:
+def valid(name: str, kind: Any, value: object) -> Any:
     try:
         return TypeAdapter(kind).validate_python(value)
     except ValidationError as error:
@@ -85,13 +73,13 @@ def _valid(name: str, kind: Any, value: object) -> Any:
         raise InvalidInput(message, field=name) from None
 
 
-def _optional(name: str, kind: Any, value: str | None) -> str | None:
+def optional(name: str, kind: Any, value: str | None) -> str | None:
     """CLEAR (empty) removes the value; anything else is validated."""
     assert value is not None  # callers leave None (unchanged) out
-    return None if value.strip() == CLEAR else str(_valid(name, kind, value))
+    return None if value.strip() == CLEAR else str(valid(name, kind, value))
 
 
-def _orgnr(value: str, name: str = "organisationsnummer") -> str:
+def orgnr_of(value: str, name: str = "organisationsnummer") -> str:
     try:
         return normalise_orgnr(value)
     except InvalidInput as error:
@@ -122,7 +110,7 @@ def editor(repo: Repository, name: str, municipalities: set[str]) -> Person:
     return person
 
 
-def _org_municipalities(repo: Repository, organisation_id: int | None) -> set[str]:
+def org_municipalities(repo: Repository, organisation_id: int | None) -> set[str]:
     a, p = t.agreements, t.agreement_parties
     query = (
         sa.select(a.c.municipality)
@@ -133,7 +121,7 @@ def _org_municipalities(repo: Repository, organisation_id: int | None) -> set[st
     return set(repo.session.scalars(query))
 
 
-def _audit(
+def audit_change(
     repo: Repository,
     who: Person,
     entity: str,
@@ -168,20 +156,20 @@ def _audit(
     )
 
 
-def _shown(value: Any) -> Any:
+def shown(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
 def _diff(obj: object, wanted: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {
-        name: {"from": _shown(getattr(obj, name)), "to": _shown(value)}
+        name: {"from": shown(getattr(obj, name)), "to": shown(value)}
         for name, value in wanted.items()
         if getattr(obj, name) != value
     }
 
 
-def _reason(reason: str | None) -> str:
-    return "" if reason is None else str(_valid("reason", s.OptText, reason))
+def given_reason(reason: str | None) -> str:
+    return "" if reason is None else str(valid("reason", s.OptText, reason))
 
 
 # --- organisations ----------------------------------------------------------------------------
@@ -197,13 +185,13 @@ def organisation_values(
     """The organisation's fields after `change`, validated; nothing is set on `org`."""
     new: dict[str, Any] = {}
     if change.name is not None:
-        new["name"] = _valid("name", s.NameText, change.name)
+        new["name"] = valid("name", s.NameText, change.name)
     if change.contact_name is not None:
-        new["contact_name"] = _valid("contact_name", s.NameText, change.contact_name)
+        new["contact_name"] = valid("contact_name", s.NameText, change.contact_name)
     if change.contact_email is not None:
-        new["contact_email"] = _valid("contact_email", s.Email, change.contact_email)
+        new["contact_email"] = valid("contact_email", s.Email, change.contact_email)
     if change.contact_phone is not None:
-        new["contact_phone"] = _optional("contact_phone", s.PhoneText, change.contact_phone)
+        new["contact_phone"] = optional("contact_phone", s.PhoneText, change.contact_phone)
     registered = org.forening_registered if change.registered is None else change.registered
     if change.registered is False:
         if change.register_ref is not None or change.registered_on is not None:
@@ -224,7 +212,7 @@ def organisation_values(
         )
     ref = org.forening_register_ref
     if change.register_ref is not None:
-        ref = _valid("register_ref", s.RegisterRef, change.register_ref)
+        ref = valid("register_ref", s.RegisterRef, change.register_ref)
     on = org.forening_registered_on if change.registered_on is None else change.registered_on
     if change.registered:
         if not ref:
@@ -233,7 +221,7 @@ def organisation_values(
             )
         on = on or today
     if on is not None:
-        _valid("registered_on", s.Day, on)
+        valid("registered_on", s.Day, on)
         if on > today:
             raise InvalidInput(f"{on} is after the day acted on ({today})", field="registered_on")
     if registered:
@@ -254,23 +242,23 @@ def update_organisation(
     origin: Origin = DEFAULT_ORIGIN,
     clock: Clock | None = None,
 ) -> Changed:
-    nr = _orgnr(orgnr, "ORGNR")
+    nr = orgnr_of(orgnr, "ORGNR")
     if change == OrganisationChange():
         raise InvalidInput("nothing to change: give at least one field")
-    why = _reason(reason)
+    why = given_reason(reason)
     with db.write() as session:
         repo = Repository(session)
         refuse_future(session, today, record="organisation update", clock=clock)
         org = repo.organisation_by_orgnr(nr)
         if org is None:
             raise NotFound(f"no organisation {nr}")
-        who = editor(repo, actor_name, _org_municipalities(repo, org.id))
+        who = editor(repo, actor_name, org_municipalities(repo, org.id))
         changes = _diff(org, organisation_values(org, change, today))
         if changes:
             before = registration(org)
             for name, values in changes.items():
                 setattr(org, name, _restore(name, values["to"]))
-            _audit(
+            audit_change(
                 repo,
                 who,
                 ORGANISATION,
@@ -294,7 +282,7 @@ def _restore(name: str, value: Any) -> Any:
 
 
 def show_organisation(db: Database, orgnr: str) -> dict[str, Any]:
-    nr = _orgnr(orgnr, "ORGNR")
+    nr = orgnr_of(orgnr, "ORGNR")
     with db.read() as session:
         repo = Repository(session)
         org = repo.organisation_by_orgnr(nr)
@@ -319,7 +307,7 @@ def show_organisation(db: Database, orgnr: str) -> dict[str, Any]:
             "forening_register": {
                 "registered": org.forening_registered,
                 "ref": org.forening_register_ref,
-                "registered_on": _shown(org.forening_registered_on),
+                "registered_on": shown(org.forening_registered_on),
             },
             "agreements": [
                 {
@@ -330,11 +318,11 @@ def show_organisation(db: Database, orgnr: str) -> dict[str, Any]:
                 for r in agreements
             ],
             "representatives": people,
-            "history": audit_view(_history(repo, ORGANISATION, nr)),
+            "history": audit_view(history(repo, ORGANISATION, nr)),
         }
 
 
-def _history(repo: Repository, entity: str, key: str) -> list[AuditRecord]:
+def history(repo: Repository, entity: str, key: str) -> list[AuditRecord]:
     log = t.audit_log
     query = (
         sa.select(AuditRecord)
@@ -345,336 +333,3 @@ def _history(repo: Repository, entity: str, key: str) -> list[AuditRecord]:
 
 
 # --- people ----------------------------------------------------------------------------------
-
-
-def _person_values(repo: Repository, person: Person | None, change: PersonChange) -> dict[str, Any]:
-    """The person's fields after `change`, validated as the import validates them."""
-    new: dict[str, Any] = {}
-    if change.role is not None:
-        new["role"] = Role(_valid("role", s.RoleName, change.role))
-    if change.email is not None:
-        new["email"] = _optional("email", s.Email, change.email)
-    if change.municipality is not None:
-        key = _optional("municipality", s.MunicipalityKey, change.municipality)
-        if key is not None:
-            load_policy(key)  # an unknown preset is refused naming the known ones
-        new["municipality"] = key
-    if change.organisation is not None:
-        nr = (
-            None
-            if change.organisation.strip() == CLEAR
-            else _orgnr(change.organisation, "organisation")
-        )
-        org = None if nr is None else repo.organisation_by_orgnr(nr)
-        if nr is not None and org is None:
-            raise InvalidInput(f"no organisation {nr}", field="organisation")
-        new["organisation_id"] = None if org is None else org.id
-    if change.manager is not None:
-        new["manager"] = _optional("manager", s.NameText, change.manager)
-    if change.digest is not None:
-        new["digest"] = change.digest
-    merged = {
-        name: new.get(name, getattr(person, name) if person else None)
-        for name in ("role", "email", "municipality", "organisation_id", "manager", "digest")
-    }
-    _check_person(repo, person.name if person else "", merged)
-    return new
-
-
-def _check_person(repo: Repository, name: str, p: dict[str, Any]) -> None:
-    role: Role = p["role"]
-    if role is Role.ORG_REP:
-        if p["organisation_id"] is None:
-            raise InvalidInput(f"is required for a {role.value}", field="organisation")
-        for key in ("municipality", "manager"):
-            if p[key] is not None:
-                raise InvalidInput(f"is for staff, not a {role.value}", field=key)
-    else:
-        if p["organisation_id"] is not None:
-            raise InvalidInput(
-                f"only an organisation_representative speaks for an organisation, "
-                f"not a {role.value}",
-                field="organisation",
-            )
-        if p["municipality"] is None:
-            raise InvalidInput(f"is required for a {role.value}", field="municipality")
-        if p["manager"] is not None:
-            if role is not Role.OFFICER:
-                raise InvalidInput(f"only an officer has one, not a {role.value}", field="manager")
-            boss = repo.person(p["manager"])
-            if boss is None or boss.role is not Role.MANAGER:
-                raise InvalidInput(f"{p['manager']} is not a manager", field="manager")
-            if not boss.active:
-                raise InvalidInput(
-                    f"{boss.name} was deactivated on {boss.deactivated_on}", field="manager"
-                )
-            if boss.municipality != p["municipality"]:
-                raise InvalidInput(
-                    f"{boss.name} works for {boss.municipality}, not {p['municipality']}",
-                    field="manager",
-                )
-    if p["digest"] and not p["email"]:
-        raise InvalidInput("needs an email address", field="digest")
-    if role is not Role.MANAGER and name:
-        managed = repo.session.scalars(
-            sa.select(t.people.c.name).where(t.people.c.manager == name, t.people.c.active)
-        ).all()
-        if managed:
-            raise InvalidInput(
-                f"{name} is the manager of {', '.join(managed)}; give them another manager first",
-                field="role",
-            )
-
-
-def _person_municipalities(repo: Repository, values: dict[str, Any]) -> set[str]:
-    if values.get("organisation_id") is not None:
-        return _org_municipalities(repo, values["organisation_id"])
-    return {values["municipality"]} if values.get("municipality") else set()
-
-
-def add_person(
-    db: Database,
-    name: str,
-    change: PersonChange,
-    *,
-    actor_name: str,
-    today: date,
-    now: datetime,
-    reason: str | None = None,
-    origin: Origin = DEFAULT_ORIGIN,
-    clock: Clock | None = None,
-) -> Changed:
-    person_name = str(_valid("name", s.PersonName, name))
-    if change.role is None:
-        raise InvalidInput("is required", field="role")
-    why = _reason(reason)
-    with db.write() as session:
-        repo = Repository(session)
-        refuse_future(session, today, record="person", clock=clock)
-        same = session.scalars(
-            sa.select(t.people.c.name).where(sa.func.lower(t.people.c.name) == person_name.lower())
-        ).first()
-        if same is not None:
-            raise InvalidInput(f"{same} is already in the database", field="name")
-        values = _person_values(repo, None, change)
-        full = {
-            "email": None,
-            "municipality": None,
-            "organisation_id": None,
-            "manager": None,
-            "digest": False,
-        } | values
-        who = editor(repo, actor_name, _person_municipalities(repo, full))
-        person = Person(name=person_name, **full)
-        repo.add(person)
-        changes = _shown_changes(
-            repo, {k: {"from": None, "to": v} for k, v in full.items() if v not in (None, False)}
-        )
-        _audit(
-            repo,
-            who,
-            PERSON,
-            person_name,
-            "add_person",
-            ("", "active"),
-            changes,
-            day=today,
-            now=now,
-            origin=origin,
-            reason=why,
-        )
-        return Changed(PERSON, person_name, changes)
-
-
-def _stored(value: Any) -> Any:
-    return value.value if isinstance(value, Role) else _shown(value)
-
-
-def _shown_changes(
-    repo: Repository, changes: dict[str, dict[str, Any]]
-) -> dict[str, dict[str, Any]]:
-    """Changes as the audit keeps them: a role by its name, an organisation by its
-    organisationsnummer (under "organisation"), a day as ISO text."""
-
-    def orgnr(organisation_id: Any) -> str | None:
-        found = repo.organisation(organisation_id) if organisation_id else None
-        return None if found is None else found.organisationsnummer
-
-    shown: dict[str, dict[str, Any]] = {}
-    for key, values in changes.items():
-        if key == "organisation_id":
-            shown["organisation"] = {"from": orgnr(values["from"]), "to": orgnr(values["to"])}
-        else:
-            shown[key] = {"from": _stored(values["from"]), "to": _stored(values["to"])}
-    return shown
-
-
-def _person(repo: Repository, name: str) -> Person:
-    person = repo.person(name)
-    if person is None:
-        raise NotFound(f"no person named '{name}'")
-    return person
-
-
-def update_person(
-    db: Database,
-    name: str,
-    change: PersonChange,
-    *,
-    actor_name: str,
-    today: date,
-    now: datetime,
-    reason: str | None = None,
-    origin: Origin = DEFAULT_ORIGIN,
-    clock: Clock | None = None,
-) -> Changed:
-    if change == PersonChange():
-        raise InvalidInput("nothing to change: give at least one field")
-    why = _reason(reason)
-    with db.write() as session:
-        repo = Repository(session)
-        refuse_future(session, today, record="person", clock=clock)
-        person = _person(repo, name)
-        if not person.active:
-            raise RuleViolation(f"{name} was deactivated on {person.deactivated_on}")
-        values = _person_values(repo, person, change)
-        before = {"municipality": person.municipality, "organisation_id": person.organisation_id}
-        after = before | {k: v for k, v in values.items() if k in before}
-        # Both sides must be the editor's: staff cannot move someone out of reach.
-        allowed = _person_municipalities(repo, before)
-        allowed_after = _person_municipalities(repo, after)
-        who = editor(repo, actor_name, allowed)
-        editor(repo, actor_name, allowed_after)
-        changed = {
-            k: {"from": getattr(person, k), "to": v}
-            for k, v in values.items()
-            if getattr(person, k) != v
-        }
-        for key in changed:
-            setattr(person, key, values[key])
-        changes = _shown_changes(repo, changed)
-        if changes:
-            _audit(
-                repo,
-                who,
-                PERSON,
-                person.name,
-                "update_person",
-                ("active", "active"),
-                changes,
-                day=today,
-                now=now,
-                origin=origin,
-                reason=why,
-            )
-        return Changed(PERSON, person.name, changes)
-
-
-def deactivate_person(
-    db: Database,
-    name: str,
-    *,
-    actor_name: str,
-    today: date,
-    now: datetime,
-    reason: str | None = None,
-    origin: Origin = DEFAULT_ORIGIN,
-    clock: Clock | None = None,
-) -> Changed:
-    """From `today` on the person can no longer act or be notified; their name stays on
-    every record they made. Their open agreements are named so someone reassigns them."""
-    why = _reason(reason)
-    with db.write() as session:
-        repo = Repository(session)
-        refuse_future(session, today, record="person", clock=clock)
-        person = _person(repo, name)
-        if not person.active:
-            raise RuleViolation(f"{name} was already deactivated on {person.deactivated_on}")
-        who = editor(
-            repo,
-            actor_name,
-            _person_municipalities(
-                repo,
-                {"municipality": person.municipality, "organisation_id": person.organisation_id},
-            ),
-        )
-        if who.name == person.name:
-            raise RuleViolation("a person cannot deactivate themselves; ask a colleague")
-        changes: dict[str, dict[str, Any]] = {
-            "active": {"from": True, "to": False},
-            "deactivated_on": {"from": None, "to": today.isoformat()},
-        }
-        person.active, person.deactivated_on = False, today
-        _audit(
-            repo,
-            who,
-            PERSON,
-            person.name,
-            "deactivate_person",
-            ("active", "deactivated"),
-            changes,
-            day=today,
-            now=now,
-            origin=origin,
-            reason=why,
-        )
-        a = t.agreements
-        open_ones = session.scalars(
-            sa.select(a.c.diarienummer)
-            .where(a.c.officer == person.name, a.c.state.not_in(_FINISHED))
-            .order_by(a.c.diarienummer)
-        ).all()
-        managed = session.scalars(
-            sa.select(t.people.c.name).where(t.people.c.manager == person.name, t.people.c.active)
-        ).all()
-        notes = []
-        if open_ones:
-            notes.append(
-                f"still the officer of {', '.join(open_ones)}: their notices are reported "
-                "undeliverable until another officer takes over"
-            )
-        if managed:
-            notes.append(
-                f"manager of {', '.join(managed)}: escalations go to the other managers of "
-                f"{person.municipality} until they get a new one (`iop people update --manager`)"
-            )
-        return Changed(PERSON, person.name, changes, notes)
-
-
-def show_person(db: Database, name: str) -> dict[str, Any]:
-    with db.read() as session:
-        repo = Repository(session)
-        person = _person(repo, name)
-        org = repo.organisation(person.organisation_id) if person.organisation_id else None
-        return {
-            "name": person.name,
-            "role": person.role.value,
-            "email": person.email,
-            "municipality": person.municipality,
-            "organisation": None if org is None else org.organisationsnummer,
-            "manager": person.manager,
-            "digest": person.digest,
-            "active": person.active,
-            "deactivated_on": _shown(person.deactivated_on),
-            "history": audit_view(_history(repo, PERSON, person.name)),
-        }
-
-
-def list_people(db: Database, *, include_inactive: bool = False) -> list[dict[str, Any]]:
-    with db.read() as session:
-        repo = Repository(session)
-        orgs = {o.id: o.organisationsnummer for o in session.scalars(sa.select(Organisation))}
-        return [
-            {
-                "name": p.name,
-                "role": p.role.value,
-                "municipality": p.municipality,
-                "organisation": orgs.get(p.organisation_id) if p.organisation_id else None,
-                "email": p.email,
-                "manager": p.manager,
-                "active": p.active,
-                "deactivated_on": _shown(p.deactivated_on),
-            }
-            for p in repo.people()
-            if include_inactive or p.active
-        ]

@@ -21,6 +21,7 @@ from iop_workflow.adapters import tables as t
 from iop_workflow.adapters.db import Database
 from iop_workflow.domain.errors import InvalidInput, NotFound, RuleViolation
 from iop_workflow.notify.routing import Row, route
+from iop_workflow.service import people_register as people
 from iop_workflow.service import register as reg
 from iop_workflow.service.importer import import_bundle, import_file
 from iop_workflow.service.steps import transition
@@ -124,7 +125,18 @@ def test_kramfors_association_registered_later_enters_dialogue(cli: Cli) -> None
 
     entered = start_dialogue(cli)
     assert entered.code == 0, str(entered)
-    assert cli.json("show", REF)["state"] == "dialogue"
+    shown = cli.json("show", REF)
+    assert shown["state"] == "dialogue"
+    # The dialogue was held in the preset's forum: `show` and the audit say where and when.
+    assert shown["dialogue"] == {
+        "forum": "Seniorrådet",
+        "meeting_on": today().isoformat(),
+        "minutes_ref": "SR 2026/7 § 2",
+    }
+    assert "in Seniorrådet" in cli.ok("show", REF).out
+    (step,) = [r for r in cli.json("audit", REF) if r["trigger"] == "start_dialogue"]
+    assert step["data"]["forum"] == "Seniorrådet"
+    assert step["data"]["minutes_ref"] == "SR 2026/7 § 2"
 
     view = cli.json("org", "show", ORGNR)
     assert view["forening_register"] == {
@@ -408,30 +420,32 @@ def _escalation(db: Database) -> tuple[list[str], list[str]]:
 
 def test_deactivated_people_get_no_notices(kramfors: Database) -> None:
     assert _escalation(kramfors) == ([JOHAN, EVA], [])
-    reg.add_person(
+    people.add_person(
         kramfors,
         "Sara Ek",
-        reg.PersonChange(role="manager", email="sara.ek@kramfors.example", municipality="kramfors"),
+        people.PersonChange(
+            role="manager", email="sara.ek@kramfors.example", municipality="kramfors"
+        ),
         actor_name=LENA,
         today=today(),
         now=now(),
     )
-    reg.deactivate_person(kramfors, EVA, actor_name=LENA, today=today(), now=now())
+    people.deactivate_person(kramfors, EVA, actor_name=LENA, today=today(), now=now())
     # The escalation to a manager who left goes to the municipality's other managers.
     assert _escalation(kramfors) == ([JOHAN, "Sara Ek"], [])
-    reg.deactivate_person(kramfors, "Sara Ek", actor_name=LENA, today=today(), now=now())
+    people.deactivate_person(kramfors, "Sara Ek", actor_name=LENA, today=today(), now=now())
     names, problems = _escalation(kramfors)
     assert names == [JOHAN]
     assert problems and "has no other manager" in problems[0]
     # A deactivated officer gets nothing: reported, never silently dropped.
-    reg.deactivate_person(kramfors, JOHAN, actor_name=LENA, today=today(), now=now())
+    people.deactivate_person(kramfors, JOHAN, actor_name=LENA, today=today(), now=now())
     names, problems = _escalation(kramfors)
     assert names == []
     assert any(f"{JOHAN} (officer of {REF}) was deactivated" in p for p in problems)
 
 
 def test_deactivated_person_cannot_act_or_edit(kramfors: Database) -> None:
-    reg.deactivate_person(kramfors, JOHAN, actor_name=LENA, today=today(), now=now())
+    people.deactivate_person(kramfors, JOHAN, actor_name=LENA, today=today(), now=now())
     data = {"criterion": "shared_need", "verdict": "met", "motivation": "Ja"}
     with pytest.raises(RuleViolation, match=f"{JOHAN} was deactivated on {today()}"):
         transition(
@@ -440,7 +454,7 @@ def test_deactivated_person_cannot_act_or_edit(kramfors: Database) -> None:
     with pytest.raises(RuleViolation, match="deactivated"):
         _register(kramfors)
     with pytest.raises(RuleViolation, match="cannot deactivate themselves"):
-        reg.deactivate_person(kramfors, LENA, actor_name=LENA, today=today(), now=now())
+        people.deactivate_person(kramfors, LENA, actor_name=LENA, today=today(), now=now())
 
 
 def test_service_import_of_known_organisation(kramfors: Database) -> None:
@@ -480,7 +494,7 @@ def test_import_naming_a_deactivated_manager_is_refused(cli: Cli, tmp_path: Path
 
 def test_person_history_names_the_organisation(kramfors: Database) -> None:
     other = "802529-4367"  # Seniorföreningen Gudmundrå
-    reg.update_person(kramfors, INGRID, reg.PersonChange(organisation=other),
+    people.update_person(kramfors, INGRID, people.PersonChange(organisation=other),
                       actor_name=JOHAN, today=today(), now=now())  # fmt: skip
-    (record,) = reg.show_person(kramfors, INGRID)["history"]
+    (record,) = people.show_person(kramfors, INGRID)["history"]
     assert record["data"]["changes"] == {"organisation": {"from": ORGNR, "to": other}}

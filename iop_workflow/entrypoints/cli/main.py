@@ -11,14 +11,12 @@ directory plays no part. `iop db info` shows the database in use.
 
 from __future__ import annotations
 
-import getpass
-import socket
 from typing import Annotated
 
 import typer
 
 from ...config import get_settings
-from ...domain.roles import SYSTEM_ACTOR, Origin
+from ...domain.roles import SYSTEM_ACTOR
 from ...money_text import sek
 from ...timefmt import local_iso, shown
 from .flow_commands import register as register_flow_commands
@@ -33,6 +31,7 @@ from .support import (
     JsonOpt,
     Row,
     as_of_day,
+    cli_origin,
     clock,
     database,
     echo,
@@ -55,16 +54,6 @@ db_app = typer.Typer(
     "moves it), whatever the current directory.",
 )
 app.add_typer(db_app, name="db")
-
-
-def _origin(channel: str = "cli") -> Origin:
-    """What the audit records of this run say about it: the channel, the operating-system
-    user and the host."""
-    try:
-        user: str | None = getpass.getuser()
-    except (OSError, KeyError):  # no login name in the environment, no passwd entry
-        user = None
-    return Origin(channel, user or None, socket.gethostname() or None)
 
 
 @db_app.command("upgrade")
@@ -109,7 +98,7 @@ def import_(file: Annotated[str, typer.Argument(help="YAML file (docs/import-for
     """Import organisations, people and agreements from YAML: all or nothing."""
     from ...service.importer import import_file
 
-    result = import_file(ready_database(), file, now=clock().now(), origin=_origin("import"))
+    result = import_file(ready_database(), file, now=clock().now(), origin=cli_origin("import"))
     known = result.updated_organisations
     updated = f" (updated {known} known)" if known else ""
     echo(
@@ -292,7 +281,7 @@ def transition(
         data=data,
         today=day,
         now=clock().now(),
-        origin=_origin(),
+        origin=cli_origin(),
     )
     changes = [
         {

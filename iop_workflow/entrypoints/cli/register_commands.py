@@ -1,5 +1,6 @@
 """`iop org show|update` and `iop people list|show|add|update|deactivate`: the
-association register and the people after the import (service/register.py).
+association register and the people after the import (service/register.py and
+service/people_register.py).
 
 Every change names its `--actor` (active municipal staff), is audited with what changed
 (old → new), and is refused whole, naming the field, when any input is bad (exit 2).
@@ -16,6 +17,7 @@ from .support import (
     ActOn,
     JsonOpt,
     as_of_day,
+    cli_origin,
     clock,
     echo,
     emit_json,
@@ -27,7 +29,9 @@ from .support import (
 )
 
 if TYPE_CHECKING:
-    from ...domain.roles import Origin
+    from collections.abc import Callable
+
+    from ...service.people_register import PersonChange
     from ...service.register import Changed
 
 org_app = typer.Typer(
@@ -45,12 +49,6 @@ Actor = Annotated[
 ]
 Reason = Annotated[str | None, typer.Option("--reason", help="Why, for the audit trail.")]
 CLEARS = "an empty value removes it"
-
-
-def _origin() -> Origin:
-    from .main import _origin as cli_origin
-
-    return cli_origin()
 
 
 def _print_changed(result: Changed, as_json: bool) -> None:
@@ -179,7 +177,7 @@ def org_update(
         today=as_of_day(as_of),
         now=clock().now(),
         reason=reason,
-        origin=_origin(),
+        origin=cli_origin(),
     )
     _print_changed(result, as_json)
 
@@ -216,7 +214,7 @@ def people_list(
     as_json: JsonOpt = False,
 ) -> None:
     """The people, active ones unless --all."""
-    from ...service.register import list_people
+    from ...service.people_register import list_people
 
     emit_rows(
         list_people(ready_database(), include_inactive=all_),
@@ -237,7 +235,7 @@ def people_list(
 @handles_errors
 def people_show(name: str, as_json: JsonOpt = False) -> None:
     """One person and the history of the changes to them."""
-    from ...service.register import show_person
+    from ...service.people_register import show_person
 
     view = show_person(ready_database(), name)
     if as_json:
@@ -268,20 +266,10 @@ def people_add(
     as_json: JsonOpt = False,
 ) -> None:
     """Add a person (the fields and rules of the import's people)."""
-    from ...service.register import PersonChange, add_person
+    from ...service.people_register import PersonChange, add_person
 
     change = PersonChange(role, email, municipality, organisation, manager, digest)
-    result = add_person(
-        ready_database(),
-        name,
-        change,
-        actor_name=actor,
-        today=as_of_day(as_of),
-        now=clock().now(),
-        reason=reason,
-        origin=_origin(),
-    )
-    _print_changed(result, as_json)
+    _change_person(add_person, name, change, actor, reason, as_of, as_json)
 
 
 @people_app.command("update")
@@ -300,10 +288,23 @@ def people_update(
     as_json: JsonOpt = False,
 ) -> None:
     """Change a person's role, e-mail, municipality, organisation, manager or digest."""
-    from ...service.register import PersonChange, update_person
+    from ...service.people_register import PersonChange, update_person
 
     change = PersonChange(role, email, municipality, organisation, manager, digest)
-    result = update_person(
+    _change_person(update_person, name, change, actor, reason, as_of, as_json)
+
+
+def _change_person(
+    service: Callable[..., Changed],
+    name: str,
+    change: PersonChange,
+    actor: str,
+    reason: str | None,
+    as_of: str | None,
+    as_json: bool,
+) -> None:
+    """`iop people add|update`: the service function applied as the actor, on the day."""
+    result = service(
         ready_database(),
         name,
         change,
@@ -311,7 +312,7 @@ def people_update(
         today=as_of_day(as_of),
         now=clock().now(),
         reason=reason,
-        origin=_origin(),
+        origin=cli_origin(),
     )
     _print_changed(result, as_json)
 
@@ -327,7 +328,7 @@ def people_deactivate(
 ) -> None:
     """From --as-of on, NAME can no longer act and receives no notices; their name stays
     on every record they made."""
-    from ...service.register import deactivate_person
+    from ...service.people_register import deactivate_person
 
     result = deactivate_person(
         ready_database(),
@@ -336,7 +337,7 @@ def people_deactivate(
         today=as_of_day(as_of),
         now=clock().now(),
         reason=reason,
-        origin=_origin(),
+        origin=cli_origin(),
     )
     _print_changed(result, as_json)
 

@@ -4,9 +4,11 @@ output. The database and the clock come from the composition root (`bootstrap.ap
 from __future__ import annotations
 
 import functools
+import getpass
 import json
 import os
 import re
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -17,6 +19,7 @@ import typer
 from ...config import debug_enabled
 from ...domain import limits
 from ...domain.errors import InvalidInput, IopError, NotFound, RuleViolation, StaleUpdate
+from ...domain.roles import Origin
 
 if TYPE_CHECKING:
     from ...adapters.db import Database
@@ -211,3 +214,13 @@ def stdout_is_utf8() -> None:
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(encoding="utf-8")
         sys.stderr.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
+
+
+def cli_origin(channel: str = "cli") -> Origin:
+    """What the audit records of this run say about it: the channel, the operating-system
+    user and the host."""
+    try:
+        user: str | None = getpass.getuser()
+    except (OSError, KeyError):  # no login name in the environment, no passwd entry
+        user = None
+    return Origin(channel, user or None, socket.gethostname() or None)

@@ -231,6 +231,13 @@ def replays(agreement: Agreement, record: str) -> list[Replay]:
                 Replay(trigger, source, "state", data=data, inputs=_MEETING_AT["dialogue"])
             )
             continue
+        if trigger == "start_renewal":
+            # The guideline only recommends the window: a person (the file does not say
+            # who, so the agreement's officer) may start the dialogue any day of the
+            # period, as the step allows; only the schedule waits for the window.
+            officer = Actor(agreement.officer, Role.OFFICER, agreement.municipality)
+            found.append(Replay(trigger, source, "state", actor=officer))
+            continue
         found.append(Replay(trigger, source, "state"))
     # What the file records beyond its state's path (a decision returned to the plan,
     # the signatures of an agreement still in signing) was a step as well.

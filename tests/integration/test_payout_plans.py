@@ -366,3 +366,42 @@ def test_an_imported_agreement_with_a_quarterly_plan_is_planned_quarterly(
     released = [p["covers"][0] for p in show["payouts"] if p["state"] == "released"]
     # Paid before the import through 2026-10-30: every quarter due by then.
     assert released == [f"{y}-{m}-01" for y in (2025, 2026) for m in ("01", "04", "07", "10")]
+
+
+def test_a_quarterly_plan_amended_then_terminated_claims_pro_rata_on_both_backends(
+    db: Database,
+) -> None:
+    from iop_workflow.adapters.db import Repository
+
+    db.mark_sandbox("test")
+    import_file(db, str(EXAMPLES / "mjolby.yaml"), now=NOW)
+    fire(db, NEW, "propose_plan", ANNA, "2026-10-20", payout_plan="4")
+    fire(db, NEW, "submit_for_decision", ANNA, "2026-10-21")
+    fire(
+        db, NEW, "approve_decision", PER, "2026-11-20", meeting_date="2026-11-18",
+        paragraph="§ 177",
+    )  # fmt: skip
+    fire(db, NEW, "sign", ANNA, "2026-11-23")
+    fire(db, NEW, "sign", SVEN, "2026-11-24")
+    fire(db, NEW, "activate", ANNA, "2026-11-25")
+    payout_run(db, as_of=date(2027, 4, 1), now=NOW)
+    fire(
+        db, NEW, "amend", PER, "2027-04-10", decided_on="2027-04-10", paragraph="§ 12",
+        description="Utökat stöd", **{"support.2027": "360 000"},
+    )  # fmt: skip
+    fire(db, NEW, "terminate", ANNA, "2027-05-20", date="2027-05-15", reason="Upphör")
+    fire(db, NEW, "raise_claim", ANNA, "2027-05-20")
+
+    with db.read() as session:
+        agreement = Repository(session).agreement(NEW)
+        quarters = sorted(agreement.payouts, key=lambda p: p.covers_from)[:4]
+        (claim,) = agreement.claims
+    # Q1 and Q2 were paid 75 000 kr before the tilläggsavtal; Q3 and Q4 then shared the
+    # rest of 360 000 kr, and the termination cancelled them.
+    assert [(p.state.value, p.amount_ore) for p in quarters] == [
+        ("released", 75_000_00),
+        ("released", 75_000_00),
+        ("cancelled", 105_000_00),
+        ("cancelled", 105_000_00),
+    ]
+    assert claim.amount_ore == round(75_000_00 * 46 / 91)

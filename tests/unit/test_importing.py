@@ -697,12 +697,6 @@ PHASE_REFUSALS: list[tuple[str, Doc, str]] = [
         "meeting date 2026-11-25 is in the future",
     ),
     (
-        "a renewal before the renewal window opens",
-        claimed("renewal"),
-        f"{RUNNING} field 'state': step 'start_renewal' refused: the renewal dialogue opens "
-        "2027-01-01, in the agreement's final year; required in state 'renewal'",
-    ),
-    (
         "an agreement ended before its period is over",
         claimed("ended"),
         f"{RUNNING} field 'state': step 'end' refused: the period runs until 2027-12-31; "
@@ -760,6 +754,8 @@ def test_a_signature_after_the_day_of_the_import_is_refused_by_the_sign_step() -
     ("data", "today"),
     [
         pytest.param(claimed("renewal"), date(2027, 1, 1), id="renewal in the final year"),
+        # Started before the recommended window: the guideline allows it (a person may).
+        pytest.param(claimed("renewal"), IMPORT_DAY, id="renewal started early"),
         pytest.param(claimed("ended"), date(2028, 1, 1), id="ended after the period"),
         pytest.param(claimed("not_renewed"), IMPORT_DAY, id="renewal declined"),
         pytest.param(

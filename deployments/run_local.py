@@ -1,8 +1,10 @@
 """`make run`: the product on one machine.
 
 Starts the Prefect server (embedded, SQLite under var/prefect-home), prepares the
-product database (migrations; the bundled examples when it is empty), then serves
-the three scheduled deployments from this process group. Ctrl-C stops everything.
+product database (migrations; the bundled examples when it is empty, with a password
+for each example person), starts the web application (`iop web`) beside it, then
+serves the three scheduled deployments from this process group. Ctrl-C stops
+everything.
 
     --until-ready   start, wait until the scheduler has created the upcoming runs of
                     all three deployments, stop (for tests and for a quick check)
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -59,17 +62,52 @@ def environment(port: int, var: Path, database_url: str) -> dict[str, str]:
     return env
 
 
-def prepare_database(application: App) -> None:
+def prepare_database(application: App, var: Path) -> Path:
+    """Migrate; on an empty database import the examples and give every example person
+    one password, kept in `var/example-logins.txt` (only for this local run)."""
+    from iop_workflow.service.identity import set_password
     from iop_workflow.service.importer import import_file
+    from iop_workflow.service.people_register import list_people
     from iop_workflow.service.views import list_agreements
 
     db = application.database
     db.upgrade()
+    logins = var / "example-logins.txt"
     if not list_agreements(db):
         for name in ("mjolby.yaml", "kramfors.yaml"):
             import_file(db, str(ROOT / "examples" / name), now=application.clock.now())
             say(f"imported examples/{name}")
+        password = secrets.token_urlsafe(12)
+        people = list_people(db)
+        for person in people:
+            set_password(db, person["name"], password, now=application.clock.now())
+        lines = [f"{p['name']}\t{p['role']}\t{p.get('municipality') or ''}" for p in people]
+        logins.write_text(
+            "Every example person signs in with the password: "
+            + password
+            + "\n\n"
+            + "\n".join(lines)
+            + "\n",
+            encoding="utf-8",
+        )
+        logins.chmod(0o600)
     db.dispose()  # its connections: this process only waits from here on
+    return logins
+
+
+def wait_web(url: str, web: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if web.poll() is not None:
+            raise SystemExit("the web application (iop web) exited")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"the web application did not answer in {timeout:.0f} s")
 
 
 def wait_healthy(url: str, server: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
@@ -148,8 +186,12 @@ def main(argv: list[str]) -> int:
     var.mkdir(parents=True, exist_ok=True)
     port = free_port(settings.prefect_port)
     database_url = settings.database_url or default_database_url(settings)
+    web_port = free_port(settings.web_port)
+    web_url = f"http://127.0.0.1:{web_port}"
     env = environment(port, var, database_url)
-    prepare_database(application)
+    # Every link in every message opens a page of this web application.
+    env.setdefault("IOP_BASE_URL", web_url)
+    logins = prepare_database(application, var)
     log_path = var / "prefect-server.log"
     log = open(log_path, "ab")  # noqa: SIM115 (open for the server's life)
     server = subprocess.Popen(
@@ -162,8 +204,23 @@ def main(argv: list[str]) -> int:
         preexec_fn=die_with_parent(),  # noqa: PLW1509 (no threads yet in this process)
     )
     serving: subprocess.Popen[bytes] | None = None
+    web: subprocess.Popen[bytes] | None = None
     try:
+        web = subprocess.Popen(
+            [sys.executable, "-m", "iop_workflow.entrypoints.cli", "web"]
+            + ["--host", "127.0.0.1", "--port", str(web_port)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=die_with_parent(),  # noqa: PLW1509
+        )
         wait_healthy(env["PREFECT_API_URL"], server, log_path, timeout=180)
+        wait_web(web_url, web, timeout=60)
+        say(f"Web application:   {web_url}/  (API: {web_url}/api/v1/docs)")
+        if logins.exists():
+            say(
+                f"  sign in as an example person, e.g. 'Anna Berg' (handläggare, Mjölby) or "
+                f"'Karin Lund' (chef): the password is in {logins}"
+            )
         say(f"Prefect dashboard: http://127.0.0.1:{port}  (server log: {log_path})")
         say(f"Product database:  {database_url}")
         say("In another shell, to run flows by hand on this server and see them here:")
@@ -191,6 +248,8 @@ def main(argv: list[str]) -> int:
     finally:
         if serving is not None:
             stop(serving)
+        if web is not None:
+            stop(web)
         stop(server)
         log.close()
         say("stopped")

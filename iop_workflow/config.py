@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BeforeValidator, Field, ValidationError
@@ -17,6 +17,7 @@ STOCKHOLM = ZoneInfo("Europe/Stockholm")
 PACKAGE_DIR = Path(__file__).resolve().parent
 APP_NAME = "iop-workflow"
 DATABASE_FILE = "iop.db"
+WEB_PORT = 8000
 
 
 def _set_when_not_empty(value: object) -> object:
@@ -54,7 +55,29 @@ class Settings(_DebugSetting):
         "default: var/ of the checkout, else the user data folder",
     )
     base_url: str = Field(
-        default="http://127.0.0.1:4200", description="Base address for links in messages"
+        default=f"http://127.0.0.1:{WEB_PORT}",
+        description="Base address of the web application: every link in every message "
+        "opens a page under it (default: `iop web` on its default port)",
+    )
+    web_port: int = Field(
+        default=WEB_PORT, ge=1, le=65535, description="Port `iop web` and `make run` serve on"
+    )
+    auth_mode: Literal["local", "oidc"] = Field(
+        default="local",
+        description="How people sign in to the web application: `local` (passwords set "
+        "with `iop users password`) or `oidc` (the municipality's identity provider)",
+    )
+    oidc_issuer: str | None = Field(
+        default=None, description="OpenID Connect issuer URL (auth_mode oidc)"
+    )
+    oidc_client_id: str | None = Field(default=None, description="OpenID Connect client id")
+    oidc_client_secret: str | None = Field(
+        default=None, description="OpenID Connect client secret (never logged or shown)"
+    )
+    session_secret: str | None = Field(
+        default=None,
+        description="Key that signs the web sessions; set it in production (unset: a "
+        "random key per process, so a restart signs everyone out)",
     )
     prefect_port: int = Field(
         default=4200,

@@ -90,7 +90,7 @@ agreements = sa.Table(
     sa.Column("target_group", sa.Text, nullable=False),
     sa.Column("start", sa.Date, nullable=False),
     sa.Column("end", sa.Date, nullable=False),
-    sa.Column("officer", sa.String(NAME), nullable=False),
+    sa.Column("officer", sa.String(NAME), nullable=False, index=True),
     sa.Column(
         "state", enum_of(st.AgreementState), nullable=False, index=True, default="initiative"
     ),
@@ -124,6 +124,8 @@ agreement_parties = sa.Table(
     organisation_id_column(),
     sa.Column("share_bp", sa.Integer, nullable=False),
     sa.UniqueConstraint("agreement_id", "organisation_id"),
+    # An organisation's agreements (what its representatives see; migration 0008).
+    sa.Index("ix_agreement_parties_organisation_id", "organisation_id"),
 )
 
 criteria_assessments = sa.Table(
@@ -385,6 +387,65 @@ installation = sa.Table(
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.String(200), nullable=False),
     sa.Column("set_at", UtcDateTime(), nullable=False),
+)
+
+# --- who may sign in (issue 12; migration 0008) ---------------------------------------
+# Kept apart from `people` so the register's rows and their audit stay what they were.
+
+# A person's local password (argon2 hash) and the identity provider's subject.
+credentials = sa.Table(
+    "credentials",
+    metadata,
+    sa.Column(
+        "person_id",
+        sa.Integer,
+        sa.ForeignKey("people.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("password_hash", sa.String(200)),
+    sa.Column("oidc_subject", sa.String(255)),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("oidc_subject"),
+)
+
+# API bearer tokens: only the SHA-256 of the token is kept; the token acts as its person.
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    id_column(),
+    sa.Column(
+        "person_id", sa.Integer, sa.ForeignKey("people.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("label", sa.String(NAME), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("revoked_at", UtcDateTime()),
+    sa.Column("last_used_at", UtcDateTime()),
+    sa.UniqueConstraint("token_hash"),
+)
+
+# The secret address of a person's calendar feed (SHA-256 of the secret); revocable.
+calendar_feeds = sa.Table(
+    "calendar_feeds",
+    metadata,
+    id_column(),
+    sa.Column(
+        "person_id", sa.Integer, sa.ForeignKey("people.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("revoked_at", UtcDateTime()),
+    sa.UniqueConstraint("secret_hash"),
+)
+
+# Failed sign-ins per user name, for the throttle (shared by every web process).
+login_throttle = sa.Table(
+    "login_throttle",
+    metadata,
+    sa.Column("username", sa.String(NAME), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("first_failure_at", UtcDateTime(), nullable=False),
+    sa.Column("locked_until", UtcDateTime()),
 )
 
 TABLES: dict[str, sa.Table] = dict(metadata.tables)

@@ -45,6 +45,7 @@ from .support import (
     stdout_is_utf8,
     step_data,
 )
+from .web_commands import register as register_web_commands
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 db_app = typer.Typer(
@@ -427,6 +428,7 @@ register_flow_commands(app)
 register_notify_commands(app)
 register_register_commands(app)
 register_step_commands(app)
+register_web_commands(app)
 
 
 def main() -> None:

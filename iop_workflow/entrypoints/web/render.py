@@ -1,0 +1,143 @@
+"""The pages' templates and the filters they format with (Swedish: ISO dates, "1 300 000 kr")."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi.templating import Jinja2Templates
+
+from ...domain.money import format_sek
+from ...timefmt import shown
+
+HERE = Path(__file__).resolve().parent
+
+STATE_NAMES = {
+    "initiative": "Initiativ",
+    "dialogue": "Dialog",
+    "economic_plan": "Ekonomisk plan",
+    "decision": "Beredning och nämndbeslut",
+    "signing": "Underskrift",
+    "active": "Aktivt",
+    "renewal": "Förlängning",
+    "not_renewed": "Förlängs inte",
+    "ended": "Avslutat",
+    "repayment": "Återbetalning",
+    "raised": "Återkrav ställt",
+    "terminated": "Uppsagt",
+    "rejected": "Avslaget",
+    "withdrawn": "Återtaget",
+    "closed": "Stängt",
+    "planned": "Planerad",
+    "open": "Öppen",
+    "submitted": "Inlämnad",
+    "returned": "Återsänd",
+    "overdue": "Försenad",
+    "approved": "Godkänd",
+    "cancelled": "Inställd",
+    "released": "Utbetald",
+    "blocked": "Spärrad",
+    "paid": "Betald",
+    "written_off": "Avskriven",
+    "offset": "Kvittad",
+    "projected": "Beräknad",
+    "upcoming": "Kommande",
+    "passed": "Passerad",
+    "opened": "Öppnad",
+    "sent": "Skickad",
+    "failed": "Misslyckad",
+    "pending": "Väntar",
+}
+
+
+ROLE_NAMES = {
+    "officer": "handläggare",
+    "manager": "chef",
+    "secretary": "nämndsekreterare",
+    "organisation_representative": "organisationens företrädare",
+    "auditor": "revisor",
+    "system": "systemet",
+}
+
+
+DEADLINES = {
+    "payout": "Utbetalning för perioden från {subject}",
+    "follow_up_opens": "Uppföljningen för {subject} öppnar",
+    "report_due": "Årsrapporten för {subject} ska lämnas",
+    "renewal_window_opens": "Tiden för dialog om förnyelse börjar",
+    "renewal_window_closes": "Tiden för dialog om förnyelse slutar",
+    "renewal_decision_deadline": "Sista dag för nämndens beslut om förnyelse",
+    "agreement_ends": "Avtalet löper ut",
+}
+TARGETS = {"year": "år", "payout": "utbetalning", "claim": "återkrav"}
+
+
+def deadline(row: dict[str, Any]) -> str:
+    """A timeline row in Swedish (the domain's description is English)."""
+    text = DEADLINES.get(str(row.get("kind")))
+    return text.format(subject=row.get("subject", "")) if text else str(row.get("description"))
+
+
+def target_text(target: str) -> str:
+    """`year=2026` as "år 2026"."""
+    key, _, value = target.partition("=")
+    return f"{TARGETS.get(key, key)} {value}".strip()
+
+
+PARTIES = {"organisation": "organisationen", "committee": "nämnden", **ROLE_NAMES}
+
+
+def responsible(value: str | None) -> str:
+    """ "officer and organisation" as "handläggare och organisationen"."""
+    parts = (value or "").split(" and ")
+    return " och ".join(PARTIES.get(p.strip(), p.strip()) for p in parts if p.strip())
+
+
+def document(kind: str) -> str:
+    from ...service.worklist import DOCUMENTS_SV
+
+    return DOCUMENTS_SV.get(kind, kind.replace("_", " "))
+
+
+def kr(ore: int | None) -> str:
+    """Öre as people read kronor: "1 300 000 kr", or "24 725,27 kr" when there are öre."""
+    if ore is None:
+        return ""
+    text = format_sek(ore)
+    return text.replace(",00 kr", " kr")
+
+
+def state_name(value: str | None) -> str:
+    if value is None:
+        return ""
+    return "/".join(STATE_NAMES.get(part, part.replace("_", " ")) for part in value.split("/"))
+
+
+def when(value: Any) -> str:
+    """An instant in Swedish local time; a date as ISO."""
+    if isinstance(value, datetime):
+        return shown(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str) and "T" in value:
+        try:
+            return shown(datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    return "" if value is None else str(value)
+
+
+def templates() -> Jinja2Templates:
+    found = Jinja2Templates(directory=str(HERE / "templates"))
+    found.env.filters.update(
+        kr=kr,
+        state=state_name,
+        when=when,
+        deadline=deadline,
+        target=target_text,
+        responsible=responsible,
+        document=document,
+    )
+    found.env.globals.update(state_names=STATE_NAMES, role_names=ROLE_NAMES)
+    return found

@@ -37,6 +37,7 @@ lint: install
 
 bench: install
 	$(PY) bench/sweep_bench.py
+	$(PY) bench/web_bench.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -33,8 +33,10 @@ class Callback:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                query = parse_qs(urlparse(self.path).query)
-                queries.append({k: v[0] for k, v in query.items()})
+                asked = urlparse(self.path)
+                # Chromium also asks for /favicon.ico: only the redirect URI's queries count.
+                if asked.path == "/callback":
+                    queries.append({k: v[0] for k, v in parse_qs(asked.query).items()})
                 body = b"<!doctype html><title>callback</title><p>ok</p>"
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html")

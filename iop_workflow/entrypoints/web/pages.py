@@ -12,8 +12,10 @@ from starlette.concurrency import run_in_threadpool
 from ...domain.errors import InvalidInput, IopError, NotFound, StaleUpdate
 from ...domain.states import Role
 from ...service import acting, report, search, worklist
+from ...service import deadline_feed as calendar_feed
 from ...service.access import Viewer
 from .forms import form_data, step_form
+from .money_chart import money_chart_svg, money_table_rows
 from .render import templates
 from .session import application, check_csrf, csrf_token, viewer, web_origin
 
@@ -144,8 +146,6 @@ def portfolio_page(request: Request, who: Person) -> HTMLResponse:
             title="Inte tillåtet",
             message="Portföljen visas för chefer, nämndsekreterare och revisorer.",
         )
-    from .chart import money_chart_svg, money_table_rows
-
     app = application(request)
     found = report.portfolio(app.database, app.clock.today(), clock=app.clock)
     scope = found.scopes.get(who.municipality or "overall") or report.Scope(
@@ -180,8 +180,6 @@ def calendar_page(request: Request, who: Person) -> HTMLResponse:
 
 @router.post("/calendar", response_class=HTMLResponse)
 async def calendar_create(request: Request, who: Person) -> HTMLResponse:
-    from ...service import calendar_feed
-
     form = await request.form()
     check_csrf(request, form)
     app = application(request)
@@ -199,8 +197,6 @@ async def calendar_create(request: Request, who: Person) -> HTMLResponse:
 
 @router.get("/calendar/{secret}.ics")
 def calendar_ics(request: Request, secret: str) -> Response:
-    from ...service import calendar_feed
-
     app = application(request)
     body = calendar_feed.feed_for_secret(app.database, secret, today=app.clock.today())
     return Response(

@@ -65,8 +65,10 @@ def _sqlite_engine(url: sa.URL) -> sa.Engine:
     engine = sa.create_engine(
         url,
         connect_args={"timeout": 30, **({"check_same_thread": False} if in_memory else {})},
-        # Every connection to ":memory:" is a new empty database: share one.
-        **({"poolclass": StaticPool} if in_memory else {}),
+        # Every connection to ":memory:" is a new empty database: share one. A file's
+        # connections are kept (the web app's threads each take one): a new connection
+        # starts with an empty page cache and must read the schema again.
+        **({"poolclass": StaticPool} if in_memory else {"pool_size": 16, "max_overflow": 16}),
     )
 
     @event.listens_for(engine, "connect")

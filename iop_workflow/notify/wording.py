@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
@@ -64,9 +64,12 @@ def amount(facts: dict[str, Any]) -> str | None:
     return None
 
 
-def block_reason(facts: Mapping[str, Any]) -> tuple[str, str]:
+def block_reason(
+    facts: Mapping[str, Any], day: Callable[[Any], str] = swedish_date
+) -> tuple[str, str]:
     """Why a payout is blocked, and what unblocks it, in Swedish: written from the gate's
-    structured block (`GateBlock.facts`) that the notice keeps under "block"."""
+    structured block (`GateBlock.facts`) that the notice keeps under "block". Messages
+    write dates as "31 mars 2027"; the web pages pass `day` to write them ISO."""
     block = facts.get("block")
     if not isinstance(block, Mapping):
         # A notice recorded without a block (none is, since the gate became structured):
@@ -77,7 +80,7 @@ def block_reason(facts: Mapping[str, Any]) -> tuple[str, str]:
         state = str(block.get("follow_up_state"))
         return (
             f"uppföljningen för {year} är {FOLLOW_UP_STATES.get(state, state)} (rapporten "
-            f"skulle lämnas senast {swedish_date(block.get('report_due'))})",
+            f"skulle lämnas senast {day(block.get('report_due'))})",
             f"Utbetalningen släpps vid nästa utbetalningskörning när uppföljningen för "
             f"{year} har godkänts: verksamhetsrapporten ska lämnas in och granskas.",
         )

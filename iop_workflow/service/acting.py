@@ -20,11 +20,13 @@ from ..adapters.db import Database, Repository
 from ..clock import Clock
 from ..domain.errors import StaleUpdate
 from ..domain.roles import Origin, roles_for
+from ..domain.states import PayoutState
 from ..domain.workflow import available_steps
 from .access import Viewer, refuse_read_only, seen_agreement
 from .actors import resolve_actor
 from .steps import StepResult, apply_step
 from .views import audit_view, detail, timeline
+from .worklist import UNBLOCKED_SV, gate_reasons
 
 NOTIFICATIONS_SHOWN = 50
 
@@ -78,8 +80,23 @@ def agreement_page(db: Database, viewer: Viewer, ref: str | int, today: date) ->
             for s in available_steps(agreement)
             if not viewer.read_only and viewer.role in roles_for(s.trigger)
         ]
+        shown = detail(agreement)
+        held = [p["id"] for p in shown["payouts"] if p["state"] == PayoutState.BLOCKED]
+        reasons = gate_reasons(session, held, agreement.diarienummer)
+        for payout in shown["payouts"]:
+            # Why a held payout is held, as the gate decides it now (not the English
+            # reason stored when it was blocked); a blocked one it would now let through
+            # is released by the next payout run.
+            found = reasons.get(payout["id"])
+            payout["gate"] = (
+                None
+                if payout["id"] not in reasons
+                else {"reason": found[0], "unblocks": found[1]}
+                if found
+                else {"reason": None, "unblocks": UNBLOCKED_SV}
+            )
         return {
-            **detail(agreement),
+            **shown,
             "timeline": timeline(agreement, today),
             "audit": audit_view(repo.audit(agreement.id)),
             "my_steps": steps,

@@ -27,6 +27,7 @@ from ..adapters.db import Database, Repository
 from ..domain.errors import NotFound
 from ..domain.model import Agreement, Person
 from ..domain.states import Role
+from ..notify.templates import link
 from .access import viewer_of
 from .identity import sha256
 from .views import timeline
@@ -86,8 +87,9 @@ def _revoke(session: Any, person_id: int | None, now: datetime) -> int:
     return int(getattr(done, "rowcount", 0) or 0)
 
 
-def feed_for_secret(db: Database, secret: str, *, today: date) -> bytes:
-    """The feed behind `secret`; an unknown and a revoked address answer alike."""
+def feed_for_secret(db: Database, secret: str, *, today: date, base_url: str = "") -> bytes:
+    """The feed behind `secret`; an unknown and a revoked address answer alike. Each
+    event links to the agreement's page under `base_url`, as the reminders do."""
     cf = t.calendar_feeds
     if len(secret) > 200:
         raise NotFound(GONE)
@@ -113,7 +115,7 @@ def feed_for_secret(db: Database, secret: str, *, today: date) -> bytes:
                 due = date.fromisoformat(row["due"])
                 mine = wanted is not None and wanted in str(row["responsible"]).split(" and ")
                 if mine and today - BACK <= due <= today + AHEAD:
-                    calendar.add_component(_event(agreement, row, due, today))
+                    calendar.add_component(_event(agreement, row, due, today, base_url))
         return bytes(calendar.to_ical())
 
 
@@ -136,7 +138,9 @@ def _agreements(repo: Repository, person: Person) -> list[Agreement]:
     return [repo.agreement(i) for i in ids]
 
 
-def _event(agreement: Agreement, row: dict[str, Any], due: date, today: date) -> Event:
+def _event(
+    agreement: Agreement, row: dict[str, Any], due: date, today: date, base_url: str
+) -> Event:
     event = Event()
     subject = str(row["subject"])
     event.add("uid", f"{agreement.id}-{row['kind']}-{subject}@iop-workflow")
@@ -145,7 +149,10 @@ def _event(agreement: Agreement, row: dict[str, Any], due: date, today: date) ->
     event.add("dtend", due + timedelta(days=1))
     what = SUMMARIES.get(str(row["kind"]), str(row["kind"])).format(subject=subject)
     event.add("summary", f"{what} – {agreement.diarienummer}")
-    event.add("description", f"{agreement.title}\n/agreements/{agreement.id}")
+    assert agreement.id is not None
+    page = link(base_url, agreement.id)
+    event.add("description", f"{agreement.title}\n{page}")
+    event.add("url", page)
     event.add("status", "CANCELLED" if row["status"] == "cancelled" else "CONFIRMED")
     event.add("sequence", 1 if row["status"] == "cancelled" else 0)
     event.add("transp", "TRANSPARENT")

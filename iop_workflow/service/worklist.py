@@ -2,10 +2,11 @@
 
 Set-wise: the viewer's agreements are found first (one query, restricted by
 `visible_agreements`), every section is a UNION of a few indexed queries over those
-agreements, one statement counts every section and one per shown section reads its
-page (ORDER BY, LIMIT and OFFSET in SQL). Only the rows of a page are turned into the
-Swedish text people read; the gate's wording is that of the notices
-(notify/wording.py), decided by the payout gate itself on the inputs the payout run
+agreements (`_Branch`: one query per kind of item, its windows saying which section a
+row is in), one statement counts every section, walking each table once, and one per
+shown section reads its page (ORDER BY, LIMIT and OFFSET in SQL). Only the rows of a
+page are turned into the Swedish text people read; the gate's wording is that of the
+notices (notify/wording.py), decided by the payout gate itself on the inputs the payout run
 reads (payouts.py), for the payouts of the page only.
 
 Who sees what: an officer the items of the agreements they are the officer of; a
@@ -18,9 +19,10 @@ their organisation has to hand in; an auditor has nothing to do.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -59,16 +61,15 @@ WEEK_DAYS = 7
 DOCUMENT_DAYS = 14  # a document is new for this many days, the day it arrived included
 MAX_PER_PAGE = 200
 # Up to this many agreements the viewer's own are handed to the queries as a list of
-# ids (primary-key look-ups); beyond it, as the subquery that finds them.
-SCOPE_LIST_LIMIT = 500
+# ids (primary-key look-ups; a manager of ten officers has about a thousand); beyond
+# it, as the subquery that finds them. The ids are written into the SQL as integers,
+# not bound one parameter each: every branch repeats them, and PostgreSQL takes at
+# most 65 535 parameters per statement (SQLite 32 766).
+SCOPE_LIST_LIMIT = 5000
 
 # The agreement states the decisions section shows, per role.
 PREPARING = (AgreementState.DIALOGUE, AgreementState.ECONOMIC_PLAN)
 AWAITING_DECISION = (AgreementState.DECISION, AgreementState.RENEWAL)
-# Follow-ups whose documents are no longer listed one by one.
-REVIEWED_OR_WAITING = frozenset(
-    {FollowUpState.APPROVED, FollowUpState.CANCELLED, FollowUpState.SUBMITTED}
-)
 # Follow-ups whose documents are no longer listed one by one.
 REVIEWED_OR_WAITING = frozenset(
     {FollowUpState.APPROVED, FollowUpState.CANCELLED, FollowUpState.SUBMITTED}
@@ -110,7 +111,10 @@ class _Mine:
     def of(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
         """Where `column` (an agreement id) is one of them."""
         if self.ids is not None:
-            return column.in_(self.ids)
+            ids: sa.BindParameter[list[int]] = sa.bindparam(
+                None, list(self.ids), expanding=True, literal_execute=True
+            )
+            return column.in_(ids)
         assert self.query is not None
         return column.in_(self.query.correlate(None).scalar_subquery())
 
@@ -165,9 +169,8 @@ def work_list(
     with db.read() as session:
         scope = _scope(session, viewer, sa.and_(*base))
         branches = _branches(viewer, scope, today)
-        every = [b for key, _ in SECTIONS for b in branches.get(key, [])]
-        if every:
-            union = _union(every)
+        if branches:
+            union = _union([b.counted() for b in branches])
             query = sa.select(union.c.section, sa.func.count()).group_by(union.c.section)
             counts = {row[0]: int(row[1]) for row in session.execute(query)}
         for key, _ in SECTIONS:
@@ -175,7 +178,8 @@ def work_list(
                 continue
             if counts.get(key, 0) <= (shown_page - 1) * per_page:
                 continue
-            rows = _page(session, branches[key], sort, descending, shown_page, per_page)
+            parts = [b.of(key) for b in branches if key in b.windows]
+            rows = _page(session, parts, sort, descending, shown_page, per_page)
             items[key] = _items(session, viewer, rows, today)
     sections: list[dict[str, Any]] = [
         {
@@ -278,7 +282,7 @@ def _scope(session: Session, viewer: Viewer, base: sa.ColumnElement[bool]) -> _S
 
 
 def _columns(
-    section: str,
+    section: sa.ColumnElement[Any],
     entity: str,
     agreement_id: sa.ColumnElement[Any],
     ref_id: sa.ColumnElement[Any],
@@ -299,7 +303,7 @@ def _columns(
         return sa.type_coerce(value, kind) if kind is sa.Date else sa.cast(value, kind)
 
     return [
-        sa.cast(sa.literal(section), sa.String(16)).label("section"),
+        sa.cast(section, sa.String(16)).label("section"),
         sa.cast(sa.literal(entity), sa.String(16)).label("entity"),
         agreement_id.label("agreement_id"),
         ref_id.label("ref_id"),
@@ -312,55 +316,84 @@ def _columns(
     ]
 
 
-def _branches(viewer: Viewer, scope: _Scope, today: date) -> dict[str, list[sa.Select[Any]]]:
-    """Per section, the SELECTs whose rows are its items."""
+@dataclass(frozen=True)
+class _Branch:
+    """One SELECT of work-list items over its sections: `windows` says which rows are in
+    which section (conditions that exclude each other), `build(section, where)` makes
+    the SELECT. A page reads one section's window; the count reads every window at once,
+    the section a CASE over them, so each table is walked once."""
+
+    windows: dict[str, sa.ColumnElement[bool]]
+    build: Callable[[sa.ColumnElement[Any], sa.ColumnElement[bool]], sa.Select[Any]]
+
+    def of(self, section: str) -> sa.Select[Any]:
+        return self.build(sa.literal(section), self.windows[section])
+
+    def counted(self) -> sa.Select[Any]:
+        """The section of each row and nothing else, which is all a count needs."""
+        if len(self.windows) == 1:
+            query = self.of(next(iter(self.windows)))
+        else:
+            section = sa.case(*((where, key) for key, where in self.windows.items()))
+            query = self.build(section, sa.or_(*self.windows.values()))
+        return query.with_only_columns(query.selected_columns[0], maintain_column_froms=True)
+
+
+def _branches(viewer: Viewer, scope: _Scope, today: date) -> list[_Branch]:
+    """The SELECTs whose rows are the work list's items."""
     a, f, p, c = t.agreements, t.follow_ups, t.payouts, t.repayment_claims
     d = t.follow_up_documents
-    week_end = today + timedelta(days=WEEK_DAYS)
-    found: dict[str, list[sa.Select[Any]]] = {key: [] for key, _ in SECTIONS}
+    found: list[_Branch] = []
 
-    def reports(section: str, where: sa.ColumnElement[bool], mine: _Mine) -> sa.Select[Any]:
-        return (
-            sa.select(
-                *_columns(
-                    section,
-                    REPORT,
-                    f.c.agreement_id,
-                    f.c.id,
-                    sort_on=f.c.due_on,
-                    due_on=f.c.due_on,
-                    year=f.c.year,
-                    status=f.c.state,
-                    detail=f.c.return_reason,
+    def reports(mine: _Mine) -> Callable[..., sa.Select[Any]]:
+        def build(section: sa.ColumnElement[Any], where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+            return (
+                sa.select(
+                    *_columns(
+                        section,
+                        REPORT,
+                        f.c.agreement_id,
+                        f.c.id,
+                        sort_on=f.c.due_on,
+                        due_on=f.c.due_on,
+                        year=f.c.year,
+                        status=f.c.state,
+                        detail=f.c.return_reason,
+                    )
+                )
+                .join(a, a.c.id == f.c.agreement_id)
+                .where(
+                    mine.of(f.c.agreement_id),
+                    mine.state(f.c.state).in_(sorted(AWAITING_REPORT)),
+                    where,
                 )
             )
-            .join(a, a.c.id == f.c.agreement_id)
-            .where(
-                mine.of(f.c.agreement_id), mine.state(f.c.state).in_(sorted(AWAITING_REPORT)), where
-            )
-        )
+
+        return build
+
+    def due_or_week(column: sa.ColumnElement[Any]) -> dict[str, sa.ColumnElement[bool]]:
+        return {
+            "due": column <= today,
+            "week": column.between(today + timedelta(days=1), today + timedelta(days=WEEK_DAYS)),
+        }
 
     own = scope.own
     if own is not None:
         windows = {
-            "due": f.c.due_on <= today,
-            "week": f.c.due_on.between(today + timedelta(days=1), week_end),
-            "waiting": f.c.due_on > week_end,
+            **due_or_week(f.c.due_on),
+            "waiting": f.c.due_on > today + timedelta(days=WEEK_DAYS),
         }
-        for key, where in windows.items():
-            found[key].append(reports(key, where, own))
+        found.append(_Branch(windows, reports(own)))
     if scope.escalated is not None:
-        found["due"].append(reports("due", _escalated(f.c.due_on, today), scope.escalated))
+        found.append(_Branch({"due": _escalated(f.c.due_on, today)}, reports(scope.escalated)))
     staff = viewer.role in (Role.OFFICER, Role.MANAGER)
     if own is not None and staff:
-        for key, where in (
-            ("due", c.c.due_on <= today),
-            ("week", c.c.due_on.between(today + timedelta(days=1), week_end)),
-        ):
-            found[key].append(
+
+        def claims(section: sa.ColumnElement[Any], where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+            return (
                 sa.select(
                     *_columns(
-                        key,
+                        section,
                         CLAIM,
                         c.c.agreement_id,
                         c.c.id,
@@ -376,52 +409,65 @@ def _branches(viewer: Viewer, scope: _Scope, today: date) -> dict[str, list[sa.S
                     own.of(c.c.agreement_id), own.state(c.c.state).in_(sorted(OPEN_CLAIM)), where
                 )
             )
-        for key, where in (
-            ("due", p.c.due_on <= today),
-            ("week", p.c.due_on.between(today + timedelta(days=1), week_end)),
-        ):
-            found[key].append(_payouts(key, own, PayoutState.PLANNED, where))
-        found["blocked"].append(_payouts("blocked", own, PayoutState.BLOCKED, sa.true()))
+
+        found.append(_Branch(due_or_week(c.c.due_on), claims))
+        found.append(_Branch(due_or_week(p.c.due_on), _payouts(own, PayoutState.PLANNED)))
+        found.append(_Branch({"blocked": sa.true()}, _payouts(own, PayoutState.BLOCKED)))
         new_since = today - timedelta(days=DOCUMENT_DAYS - 1)
-        found["documents"].append(
-            sa.select(
-                *_columns(
-                    "documents",
-                    DOCUMENT,
-                    f.c.agreement_id,
-                    d.c.id,
-                    sort_on=d.c.arrived_on,
-                    year=f.c.year,
-                    status=f.c.state,
-                    detail=d.c.kind,
+
+        def documents(
+            section: sa.ColumnElement[Any], where: sa.ColumnElement[bool]
+        ) -> sa.Select[Any]:
+            return (
+                sa.select(
+                    *_columns(
+                        section,
+                        DOCUMENT,
+                        f.c.agreement_id,
+                        d.c.id,
+                        sort_on=d.c.arrived_on,
+                        year=f.c.year,
+                        status=f.c.state,
+                        detail=d.c.kind,
+                    )
+                )
+                .select_from(
+                    d.join(f, f.c.id == d.c.follow_up_id).join(a, a.c.id == f.c.agreement_id)
+                )
+                .where(
+                    own.of(f.c.agreement_id),
+                    # A submitted report is listed once, as waiting for review (below).
+                    own.state(f.c.state).not_in(sorted(REVIEWED_OR_WAITING)),
+                    where,
                 )
             )
-            .select_from(d.join(f, f.c.id == d.c.follow_up_id).join(a, a.c.id == f.c.agreement_id))
-            .where(
-                own.of(f.c.agreement_id),
-                # A submitted report is listed once, as waiting for review (below).
-                own.state(f.c.state).not_in(sorted(REVIEWED_OR_WAITING)),
-                d.c.arrived_on.between(new_since, today),
-            )
-        )
-        found["documents"].append(
-            sa.select(
-                *_columns(
-                    "documents",
-                    SUBMITTED,
-                    f.c.agreement_id,
-                    f.c.id,
-                    sort_on=sa.func.coalesce(f.c.submitted_on, f.c.due_on),
-                    year=f.c.year,
-                    status=f.c.state,
+
+        def submitted(
+            section: sa.ColumnElement[Any], where: sa.ColumnElement[bool]
+        ) -> sa.Select[Any]:
+            return (
+                sa.select(
+                    *_columns(
+                        section,
+                        SUBMITTED,
+                        f.c.agreement_id,
+                        f.c.id,
+                        sort_on=sa.func.coalesce(f.c.submitted_on, f.c.due_on),
+                        year=f.c.year,
+                        status=f.c.state,
+                    )
+                )
+                .join(a, a.c.id == f.c.agreement_id)
+                .where(
+                    own.of(f.c.agreement_id), own.state(f.c.state) == FollowUpState.SUBMITTED, where
                 )
             )
-            .join(a, a.c.id == f.c.agreement_id)
-            .where(own.of(f.c.agreement_id), own.state(f.c.state) == FollowUpState.SUBMITTED)
-        )
-        found["decisions"].append(_agreements(own.of(a.c.id), PREPARING))
+
+        found.append(_Branch({"documents": d.c.arrived_on.between(new_since, today)}, documents))
+        found.append(_Branch({"documents": sa.true()}, submitted))
+        found.append(_Branch({"decisions": own.of(a.c.id)}, _agreements(PREPARING)))
     if scope.deciding is not None:
-        found["decisions"].append(_agreements(scope.deciding, AWAITING_DECISION))
+        found.append(_Branch({"decisions": scope.deciding}, _agreements(AWAITING_DECISION)))
     return found
 
 
@@ -441,36 +487,42 @@ def _escalated(due_on: sa.ColumnElement[Any], today: date) -> sa.ColumnElement[b
     )
 
 
-def _payouts(
-    section: str, mine: _Mine, state: PayoutState, where: sa.ColumnElement[bool]
-) -> sa.Select[Any]:
+def _payouts(mine: _Mine, state: PayoutState) -> Callable[..., sa.Select[Any]]:
     a, p = t.agreements, t.payouts
-    return (
-        sa.select(
-            *_columns(
-                section,
-                PAYOUT,
-                p.c.agreement_id,
-                p.c.id,
-                sort_on=p.c.due_on,
-                due_on=p.c.due_on,
-                status=p.c.state,
-                detail=p.c.blocked_reason,
-                amount=p.c.amount_ore,
+
+    def build(section: sa.ColumnElement[Any], where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+        return (
+            sa.select(
+                *_columns(
+                    section,
+                    PAYOUT,
+                    p.c.agreement_id,
+                    p.c.id,
+                    sort_on=p.c.due_on,
+                    due_on=p.c.due_on,
+                    status=p.c.state,
+                    detail=p.c.blocked_reason,
+                    amount=p.c.amount_ore,
+                )
             )
+            .join(a, a.c.id == p.c.agreement_id)
+            .where(mine.of(p.c.agreement_id), mine.state(p.c.state) == state, where)
         )
-        .join(a, a.c.id == p.c.agreement_id)
-        .where(mine.of(p.c.agreement_id), mine.state(p.c.state) == state, where)
-    )
+
+    return build
 
 
-def _agreements(mine: sa.ColumnElement[bool], states: Sequence[AgreementState]) -> sa.Select[Any]:
+def _agreements(states: Sequence[AgreementState]) -> Callable[..., sa.Select[Any]]:
     a = t.agreements
     # A renewal is decided before the period ends; the others before it starts.
     when = sa.case((a.c.state == AgreementState.RENEWAL, a.c.end), else_=a.c.start)
-    return sa.select(
-        *_columns("decisions", AGREEMENT, a.c.id, a.c.id, sort_on=when, status=a.c.state)
-    ).where(mine, a.c.state.in_(list(states)))
+
+    def build(section: sa.ColumnElement[Any], where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+        return sa.select(
+            *_columns(section, AGREEMENT, a.c.id, a.c.id, sort_on=when, status=a.c.state)
+        ).where(where, a.c.state.in_(list(states)))
+
+    return build
 
 
 def _union(branches: Sequence[sa.Select[Any]]) -> sa.Subquery:
@@ -486,22 +538,16 @@ def _page(
     descending: bool,
     page: int,
     per_page: int,
-) -> list[sa.Row[Any]]:
-    a, ap, o = t.agreements, t.agreement_parties, t.organisations
+) -> list[SimpleNamespace]:
+    """The rows of one page, in order. The organisation's name is read afterwards for
+    the page's agreements only: in the ordered query SQLite would compute it for every
+    row of the section before the LIMIT (unless the page is sorted by it)."""
+    a = t.agreements
     items = _union(branches)
-    organisation = (
-        sa.select(o.c.name)
-        .select_from(ap.join(o, o.c.id == ap.c.organisation_id))
-        .where(ap.c.agreement_id == a.c.id)
-        .order_by(ap.c.id)
-        .limit(1)
-        .correlate(a)
-        .scalar_subquery()
-    )
     primary: sa.ColumnElement[Any] = {
         "due": items.c.sort_on,
         "diarienummer": a.c.diarienummer,
-        "organisation": organisation,
+        "organisation": _organisation(a.c.id),
         "state": a.c.state,
     }[sort]
     # Rows without a value last either way, then the key, then a fixed order.
@@ -522,22 +568,55 @@ def _page(
             a.c.state.label("agreement_state"),
             a.c.officer,
             a.c.end,
-            organisation.label("organisation"),
         )
         .join(a, a.c.id == items.c.agreement_id)
         .order_by(*order)
         .limit(per_page)
         .offset((page - 1) * per_page)
     )
-    return list(session.execute(query))
+    rows = list(session.execute(query))
+    ids = sorted({row.agreement_id for row in rows})
+    found = sa.select(a.c.id, _organisation(a.c.id)).where(a.c.id.in_(ids))
+    names: dict[int, str | None] = {}
+    for key, name in session.execute(found) if ids else ():
+        names[key] = name
+    return [
+        SimpleNamespace(**row._mapping, organisation=names.get(row.agreement_id)) for row in rows
+    ]
+
+
+def _organisation(agreement_id: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """The name of the agreement's first party."""
+    ap, o = t.agreement_parties, t.organisations
+    return (
+        sa.select(o.c.name)
+        .select_from(ap.join(o, o.c.id == ap.c.organisation_id))
+        .where(ap.c.agreement_id == agreement_id)
+        .order_by(ap.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 def _items(
-    session: Session, viewer: Viewer, rows: Sequence[sa.Row[Any]], today: date
+    session: Session, viewer: Viewer, rows: Sequence[SimpleNamespace], today: date
 ) -> list[dict[str, Any]]:
     payouts = sorted(r.ref_id for r in rows if r.entity == PAYOUT)
     gates = _gates(session, payouts) if payouts else {}
     return [_item(viewer, row, today, gates) for row in rows]
+
+
+def gate_reasons(
+    session: Session, payout_ids: Sequence[int], diarienummer: str
+) -> dict[int, tuple[str, str] | None]:
+    """For each of `payout_ids`, why the gate holds it now and what unblocks it, in the
+    Swedish of the pages (ISO dates); None where the gate lets it through."""
+    return {
+        key: None
+        if block is None
+        else block_reason({"block": block.facts(), "diarienummer": diarienummer}, _day)
+        for key, block in (_gates(session, payout_ids) if payout_ids else {}).items()
+    }
 
 
 def _gates(session: Session, payout_ids: Sequence[int]) -> dict[int, GateBlock | None]:
@@ -554,7 +633,7 @@ def _gates(session: Session, payout_ids: Sequence[int]) -> dict[int, GateBlock |
 
 
 def _item(
-    viewer: Viewer, row: sa.Row[Any], today: date, gates: dict[int, GateBlock | None]
+    viewer: Viewer, row: SimpleNamespace, today: date, gates: dict[int, GateBlock | None]
 ) -> dict[str, Any]:
     kind, what, due, unblocks = _describe(viewer, row, today, gates)
     return {
@@ -574,7 +653,7 @@ def _item(
 
 
 def _describe(
-    viewer: Viewer, row: sa.Row[Any], today: date, gates: dict[int, GateBlock | None]
+    viewer: Viewer, row: SimpleNamespace, today: date, gates: dict[int, GateBlock | None]
 ) -> tuple[str, str, date | None, str | None]:
     """(kind, what, due, unblocks) of one item, in the Swedish an officer reads."""
     if row.entity == REPORT:
@@ -601,7 +680,7 @@ def _describe(
     return _decision(row)
 
 
-def _report(viewer: Viewer, row: sa.Row[Any], today: date) -> tuple[str, str]:
+def _report(viewer: Viewer, row: SimpleNamespace, today: date) -> tuple[str, str]:
     year, due = row.year, row.due_on
     if row.status == FollowUpState.RETURNED:
         reason = f": {row.detail}" if row.detail else ""
@@ -621,13 +700,13 @@ def _report(viewer: Viewer, row: sa.Row[Any], today: date) -> tuple[str, str]:
 
 
 def _payout(
-    row: sa.Row[Any], today: date, block: GateBlock | None
+    row: SimpleNamespace, today: date, block: GateBlock | None
 ) -> tuple[str, str, date | None, str | None]:
     due, money = row.due_on, format_sek(row.amount)
     condition, remedy = (
         (None, None)
         if block is None
-        else block_reason({"block": block.facts(), "diarienummer": row.diarienummer})
+        else block_reason({"block": block.facts(), "diarienummer": row.diarienummer}, _day)
     )
     if row.status == PayoutState.BLOCKED:
         if condition is None:
@@ -639,7 +718,7 @@ def _payout(
     return "payout_due", f"Utbetalning {due} på {money} {when}; spärras: {condition}", due, remedy
 
 
-def _decision(row: sa.Row[Any]) -> tuple[str, str, date | None, str | None]:
+def _decision(row: SimpleNamespace) -> tuple[str, str, date | None, str | None]:
     state = AgreementState(row.status)
     if state is AgreementState.DIALOGUE:
         return "dialogue", "Dialog pågår: ta fram den ekonomiska planen", None, None

@@ -22,7 +22,8 @@ def product(tmp_path: Path) -> App:
 
 
 def events(app: App, secret: str) -> dict[str, dict[str, str]]:
-    calendar = Calendar.from_ical(feed_for_secret(app.database, secret, today=DAY))
+    feed = feed_for_secret(app.database, secret, today=DAY, base_url="https://iop.example.se")
+    calendar = Calendar.from_ical(feed)
     assert "IOP-frister" in str(calendar["x-wr-calname"])
     return {
         str(e["uid"]): {
@@ -30,6 +31,7 @@ def events(app: App, secret: str) -> dict[str, dict[str, str]]:
             "status": str(e["status"]),
             "start": e["dtstart"].dt,
             "end": e["dtend"].dt,
+            "url": str(e["url"]),
         }
         for e in calendar.walk("VEVENT")
     }
@@ -43,6 +45,7 @@ def test_an_officers_feed_holds_their_deadlines_as_stable_all_day_events(product
     opens = first[f"{ref}-follow_up_opens-2027@iop-workflow"]
     assert opens["summary"] == f"Uppföljningen 2027 öppnar – {REF}"
     assert (opens["end"] - opens["start"]).days == 1 and not hasattr(opens["start"], "hour")
+    assert opens["url"] == f"https://iop.example.se/agreements/{ref}"  # the page, as reminders link
     assert all(e["summary"].endswith(("OSN 2024/0087", "OSN 2026/0142")) for e in first.values())
     johan = events(product, create_feed(product.database, JOHAN, now=now()))
     assert johan and not any(REF in e["summary"] for e in johan.values())

@@ -148,6 +148,24 @@ def test_the_auditor_reads_every_agreement_and_is_offered_no_step(
     assert browser.get("/agreements/VFN 2025/0031").status_code == 200
 
 
+def test_the_agreement_page_says_in_swedish_why_a_payout_is_held(
+    product: App, browser: TestClient
+) -> None:
+    sign_in(browser, ANNA)
+    page = browser.get(f"/agreements/{agreement_id(product.database)}").text
+    shown = text_of(page)
+    payouts = text_of(page[page.index('id="utbetalningar"') : page.index('id="aterkrav"')])
+    # The gate's reason as it stands now, with the date ISO, and what releases it; not
+    # the English reason stored when the payout run blocked it.
+    held = "Spärrad: uppföljningen för 2026 är öppen (rapporten skulle lämnas senast 2027-03-31)"
+    assert held in payouts
+    assert "när uppföljningen för 2026 har godkänts" in payouts
+    assert "is open" not in payouts
+    assert "Utbetalningen är spärrad" in shown  # the notice, by its Swedish name
+    assert "ingående, bifall" in shown  # the nämnd's decision
+    assert "Importerad" in shown  # the audit trail names steps as the forms do
+
+
 def _step_form(page: str, trigger: str) -> tuple[str, dict[str, str]]:
     start = page.index(f"/steps/{trigger}")
     form = page[page.rindex("<form", 0, start) : page.index("</form>", start)]

@@ -22,6 +22,12 @@ def _schemas() -> dict[str, dict[str, Any]]:
     return {s["trigger"]: s for s in step_schemas()}
 
 
+def label(trigger: str) -> str | None:
+    """The step's Swedish label, None for a trigger no typed command has."""
+    found = _schemas().get(trigger)
+    return None if found is None else str(found["label"])
+
+
 def schema(trigger: str) -> dict[str, Any]:
     found = _schemas().get(trigger)
     if found is None:

@@ -198,7 +198,9 @@ async def calendar_create(request: Request, who: Person) -> HTMLResponse:
 @router.get("/calendar/{secret}.ics")
 def calendar_ics(request: Request, secret: str) -> Response:
     app = application(request)
-    body = calendar_feed.feed_for_secret(app.database, secret, today=app.clock.today())
+    body = calendar_feed.feed_for_secret(
+        app.database, secret, today=app.clock.today(), base_url=app.settings.base_url
+    )
     return Response(
         body,
         media_type="text/calendar; charset=utf-8",

@@ -10,6 +10,7 @@ from fastapi.templating import Jinja2Templates
 
 from ...domain.money import format_sek
 from ...timefmt import shown
+from .forms import label
 
 HERE = Path(__file__).resolve().parent
 
@@ -128,6 +129,56 @@ def when(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+DECISION_KINDS = {"entry": "ingående", "renewal": "förnyelse", "amendment": "tilläggsavtal"}
+OUTCOMES = {"approved": "bifall", "rejected": "avslag", "returned": "återremiss"}
+NOTICE_KINDS = {
+    "report_due_soon": "Påminnelse: årsrapporten ska snart lämnas",
+    "report_overdue": "Årsrapporten är försenad",
+    "escalation": "Eskalering till chef: årsrapporten är försenad",
+    "renewal_window_open": "Tiden för förnyelsedialog har börjat",
+    "renewal_deadline_approaching": "Nämndens beslut om förnyelse närmar sig",
+    "renewal_deadline_missed": "Fristen för beslut om förnyelse har passerats",
+    "missed": "Frist passerad",
+    "payout_warning": "Utbetalningen kan komma att spärras",
+    "payout_blocked": "Utbetalningen är spärrad",
+    "agreement_ending": "Överenskommelsen löper snart ut",
+    "claim_overdue": "Återkravet är förfallet",
+}
+CHANNELS = {
+    "cli": "kommandorad",
+    "flow": "schemalagd körning",
+    "import": "import",
+    "web": "webb",
+    "api": "API",
+    "internal": "internt",
+    "email": "e-post",
+    "teams": "Teams",
+}
+# Steps no person takes (the flows' and the import's own), by the name the audit keeps.
+SYSTEM_STEPS = {
+    "import": "Importerad",
+    "block_payout": "Utbetalning spärrad",
+    "release_payout": "Utbetalning släppt",
+    "open_follow_up": "Uppföljning öppnad",
+}
+
+
+def named(names: dict[str, str]) -> Any:
+    """A filter: the Swedish name of a code, the code itself when it has none."""
+
+    def name(value: Any) -> str:
+        return "" if value is None else names.get(str(value), str(value))
+
+    return name
+
+
+def step_name(trigger: str | None) -> str:
+    """A step as the forms label it ("Godkänn uppföljning"), from the typed commands."""
+    if trigger is None:
+        return ""
+    return label(trigger) or SYSTEM_STEPS.get(trigger, trigger)
+
+
 def templates() -> Jinja2Templates:
     found = Jinja2Templates(directory=str(HERE / "templates"))
     found.env.filters.update(
@@ -138,6 +189,11 @@ def templates() -> Jinja2Templates:
         target=target_text,
         responsible=responsible,
         document=document,
+        decision_kind=named(DECISION_KINDS),
+        outcome=named(OUTCOMES),
+        notice_kind=named(NOTICE_KINDS),
+        channel=named(CHANNELS),
+        step_name=step_name,
     )
     found.env.globals.update(state_names=STATE_NAMES, role_names=ROLE_NAMES)
     return found

@@ -143,6 +143,9 @@ NOTICE_KINDS = {
     "payout_blocked": "Utbetalningen är spärrad",
     "agreement_ending": "Överenskommelsen löper snart ut",
     "claim_overdue": "Återkravet är förfallet",
+    "claim_raised": "Återkrav har ställts",
+    "report_returned": "Årsrapporten är återsänd för komplettering",
+    "follow_up_approved": "Uppföljningen är godkänd",
 }
 CHANNELS = {
     "cli": "kommandorad",

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING
 
 from .adapters.db import Database, default_database_url
 from .clock import SYSTEM_CLOCK, Clock
-from .config import Settings, get_settings
+from .config import Settings, document_folder, get_settings
 
 if TYPE_CHECKING:
+    from .adapters.document_store import DocumentStore
     from .notify.targets import Targets
 
 
@@ -42,6 +43,13 @@ class App:
         from .notify.targets import load_targets
 
         return load_targets(self.settings)
+
+    @cached_property
+    def documents(self) -> DocumentStore:
+        """The document store of `settings` (a folder; `config.document_folder`)."""
+        from .adapters.document_store import folder_store
+
+        return folder_store(document_folder(self.settings))
 
 
 def build(settings: Settings | None = None, *, clock: Clock = SYSTEM_CLOCK) -> App:

@@ -79,6 +79,14 @@ class Settings(_DebugSetting):
         description="Key that signs the web sessions; set it in production (unset: a "
         "random key per process, so a restart signs everyone out)",
     )
+    document_dir: str | None = Field(
+        default=None,
+        description="Folder of the document store: the files organisations hand in, by "
+        "SHA-256 (default: documents/ in the data folder)",
+    )
+    max_document_mb: int = Field(
+        default=20, ge=1, le=500, description="Largest file an organisation may upload, in MB"
+    )
     prefect_port: int = Field(
         default=4200,
         ge=1,
@@ -187,6 +195,15 @@ def database_location(settings: Settings | None = None) -> Location:
         "default",
         f"the default: {DATABASE_FILE} in {folder.detail}",
     )
+
+
+def document_folder(settings: Settings | None = None) -> Path:
+    """The document store's folder: `IOP_DOCUMENT_DIR`, else documents/ in `data_folder`.
+    Nothing is created here."""
+    settings = Settings() if settings is None else settings
+    if settings.document_dir and settings.document_dir.strip():
+        return Path(settings.document_dir.strip()).expanduser().resolve()
+    return Path(data_folder(settings).where) / "documents"
 
 
 def today_in_stockholm(now: datetime | None = None) -> date:

@@ -448,4 +448,61 @@ login_throttle = sa.Table(
     sa.Column("locked_until", UtcDateTime()),
 )
 
+# An organisation's annual report as it hands it in (issue 13). A file is uploaded into
+# the report's draft (`submission` NULL; one per document type, a new upload replacing
+# it) and becomes part of submission N when the report is submitted; submitted files
+# are never changed or removed, so every version stays. The bytes are in the document
+# store under `sha256`.
+report_files = sa.Table(
+    "report_files",
+    metadata,
+    id_column(),
+    parent_id_column("follow_up_id", "follow_ups", index=True),
+    sa.Column("kind", enum_of(st.DocumentKind), nullable=False),
+    sa.Column("filename", sa.String(L.FILENAME), nullable=False),
+    sa.Column("content_type", sa.String(100), nullable=False),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("uploaded_by", sa.String(NAME), nullable=False),
+    sa.Column("uploaded_at", UtcDateTime(), nullable=False),
+    sa.Column("submission", sa.Integer),
+    sa.Index(
+        "uq_report_files_draft_kind",
+        "follow_up_id",
+        "kind",
+        unique=True,
+        sqlite_where=sa.text("submission IS NULL"),
+        postgresql_where=sa.text("submission IS NULL"),
+    ),
+)
+
+# The statistics of a report's draft, saved before it is submitted.
+report_drafts = sa.Table(
+    "report_drafts",
+    metadata,
+    sa.Column(
+        "follow_up_id",
+        sa.Integer,
+        sa.ForeignKey("follow_ups.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("statistics", JSON_DICT, nullable=False),
+    sa.Column("updated_by", sa.String(NAME), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# Each time a report is submitted: the receipt's facts (the files are the report_files
+# of that submission).
+report_submissions = sa.Table(
+    "report_submissions",
+    metadata,
+    id_column(),
+    parent_id_column("follow_up_id", "follow_ups"),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("statistics", JSON_DICT, nullable=False),
+    sa.Column("submitted_by", sa.String(NAME), nullable=False),
+    sa.Column("submitted_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("follow_up_id", "number"),
+)
+
 TABLES: dict[str, sa.Table] = dict(metadata.tables)

@@ -24,6 +24,7 @@ CRITERION = 100  # a criterion key of the policy
 PARAGRAPH = 32  # "§ 201" of a decision or an amendment
 PARTY = 32  # "municipality" or an organisationsnummer
 REGISTER_REF = 100  # the föreningsregister's reference
+FILENAME = 200  # an uploaded document's file name
 # Free text (purpose, reason, motivation, ...) is stored as TEXT, which has no length in
 # either database; this limit is the product's: about five pages.
 LONG_TEXT = 10_000

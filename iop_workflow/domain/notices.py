@@ -22,6 +22,7 @@ from .states import ClaimState
 REPORT_RETURNED = "report_returned"
 FOLLOW_UP_APPROVED = "follow_up_approved"
 CLAIM_RAISED = "claim_raised"
+REPORT_RECEIVED = "report_received"
 
 
 @dataclass(frozen=True)
@@ -101,4 +102,27 @@ def _notice(today: date, kind: str, stage: str, agreement: Agreement, **facts: A
         today,
         Stage(today, kind, stage, (ORGANISATION,)),
         {"diarienummer": agreement.diarienummer, **facts},
+    )
+
+
+def report_received(
+    agreement: Agreement,
+    year: int,
+    submission: int,
+    files: Sequence[dict[str, Any]],
+    statistics: dict[str, int],
+    today: date,
+) -> StepNotice:
+    """The receipt (kvittens) of a report the organisation handed in: each file with its
+    arrival time and SHA-256 (`files`: name, kind, size, sha256, received), the counts.
+    Keyed by the submission, so each hand-in has one receipt."""
+    return _notice(
+        today,
+        REPORT_RECEIVED,
+        f"received_{year}_{submission}",
+        agreement,
+        year=year,
+        submission=submission,
+        files=[dict(f) for f in files],
+        statistics=dict(statistics),
     )

@@ -24,6 +24,7 @@ from ..domain.states import PayoutState
 from ..domain.workflow import available_steps
 from .access import Viewer, refuse_read_only, seen_agreement
 from .actors import resolve_actor
+from .org_reports import submitted_files
 from .steps import StepResult, apply_step
 from .views import audit_view, detail, timeline
 from .worklist import UNBLOCKED_SV, gate_reasons
@@ -100,11 +101,12 @@ def agreement_page(db: Database, viewer: Viewer, ref: str | int, today: date) ->
             "timeline": timeline(agreement, today),
             "audit": audit_view(repo.audit(agreement.id)),
             "my_steps": steps,
-            "notifications": _notifications(session, agreement.id),
+            "notifications": notifications_of(session, agreement.id),
+            "report_files": submitted_files(session, agreement.id),
         }
 
 
-def _notifications(session: Session, agreement_id: int) -> list[dict[str, Any]]:
+def notifications_of(session: Session, agreement_id: int) -> list[dict[str, Any]]:
     """The notices of the agreement, newest first, each with its deliveries (to whom,
     through which channel, delivered or not)."""
     n, d = t.notifications, t.notification_deliveries

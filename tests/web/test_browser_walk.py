@@ -11,29 +11,18 @@ photographed into docs/screenshots/. The web server's log must hold no traceback
 
 from __future__ import annotations
 
-import io
-import logging
 import re
 import secrets
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from email import message_from_bytes
-from email import policy as email_policy
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
-from aiosmtpd.controller import Controller
 from browser_support import axe_violations, chromium_page, screenshot
+from live_support import Inbox, WebServer, apprise_file, free_port, running_inbox, serving
 from oidc_support import running_oidc_provider
 from web_app import ANNA, BO, KARIN, REF, now, payout_states, prepared_app
 
-from iop_workflow.bootstrap import App
-from iop_workflow.entrypoints.web.app import create_app
 from iop_workflow.notify.delivery import deliver_pending
 
 ACCOUNTS = [
@@ -54,84 +43,29 @@ ACCOUNTS = [
 PASSWORDS = {a["name"]: (a["email"], a["password"]) for a in ACCOUNTS}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Inbox:
-    """A real SMTP server (aiosmtpd) on loopback; keeps every message it is given."""
-
-    port: int
-    messages: list[Any] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content, policy=email_policy.default))
-        return "250 OK"
-
-
 @pytest.fixture
 def inbox() -> Iterator[Inbox]:
-    box = Inbox(free_port())
-    controller = Controller(box, hostname="127.0.0.1", port=box.port)
-    controller.start()
-    yield box
-    controller.stop()
-
-
-@dataclass
-class WebServer:
-    url: str
-    app: App
-    log: io.StringIO
+    with running_inbox() as box:
+        yield box
 
 
 @pytest.fixture
 def web(tmp_path: Path, inbox: Inbox) -> Iterator[WebServer]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    apprise = tmp_path / "apprise.yaml"
-    apprise.write_text(
-        "version: 1\nurls:\n"
-        f'  - "mailto://127.0.0.1:{inbox.port}?from=IOP Mjölby <iop@example.com>":\n'
-        "      tag: email\n",
-        encoding="utf-8",
-    )
     with running_oidc_provider(ACCOUNTS, f"{url}/auth/callback") as provider:
         app = prepared_app(
             tmp_path,
             base_url=url,
-            apprise_config=str(apprise),
+            apprise_config=str(apprise_file(tmp_path, inbox)),
             auth_mode="oidc",
             oidc_issuer=provider.issuer,
             oidc_client_id=provider.client_id,
             oidc_client_secret=provider.client_secret,
             session_secret=secrets.token_urlsafe(32),
         )
-        log = io.StringIO()
-        handler = logging.StreamHandler(log)
-        loggers = [logging.getLogger(n) for n in ("uvicorn", "uvicorn.error", "fastapi")]
-        for logger in loggers:
-            logger.addHandler(handler)
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(app), host="127.0.0.1", port=port, log_level="info")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert server.started, "the web server did not start"
-        try:
-            yield WebServer(url, app, log)
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
-            for logger in loggers:
-                logger.removeHandler(handler)
-            assert "Traceback" not in log.getvalue(), log.getvalue()
+        with serving(app, port) as server:
+            yield server
         app.database.dispose()
 
 

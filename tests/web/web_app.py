@@ -36,9 +36,12 @@ def now() -> datetime:
     return datetime(2027, 4, 30, 8, 0, tzinfo=UTC)
 
 
-def prepared_app(folder: Path, **settings: Any) -> App:
-    """The product on a SQLite file in `folder`, its system's day `DAY`."""
+def prepared_app(folder: Path, *, documents_in: bool = True, **settings: Any) -> App:
+    """The product on a SQLite file in `folder`, its system's day `DAY`. Without
+    `documents_in`, follow-up 2026 is open with nothing received: the association
+    has its report to hand in."""
     url = f"sqlite:///{folder / 'iop.db'}"
+    settings.setdefault("document_dir", str(folder / "documents"))
     app = build(Settings(database_url=url, **settings), clock=Clock(fixed_day=DAY))
     db = app.database
     db.upgrade()
@@ -57,16 +60,16 @@ def prepared_app(folder: Path, **settings: Any) -> App:
     )
     for name in EVERYONE:
         set_password(db, name, PASSWORD, now=now())
-    hold_payout(db, app.clock)
+    hold_payout(db, app.clock, documents_in=documents_in)
     return app
 
 
-def hold_payout(db: Database, clock: Clock) -> None:
-    """Follow-up 2026 opened and its documents in; the payout run of `DAY` holds the
+def hold_payout(db: Database, clock: Clock, *, documents_in: bool = True) -> None:
+    """Follow-up 2026 opened (and its documents in); the payout run of `DAY` holds the
     payout that needs it approved."""
     step = {"today": DAY, "now": now(), "clock": clock}
     transition(db, REF, "open_follow_up", actor_name=ANNA, data={"year": "2026"}, **step)
-    for kind in DOCUMENTS:
+    for kind in DOCUMENTS if documents_in else ():
         transition(
             db,
             REF,

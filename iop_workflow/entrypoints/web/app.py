@@ -24,7 +24,7 @@ from ...bootstrap import App
 from ...bootstrap import app as default_app
 from ...domain.errors import InvalidInput, IopError, NotFound, NotPermitted, StaleUpdate
 from ...service.access import ReadOnly
-from . import api, auth_routes, pages
+from . import api, auth_routes, org_pages, pages
 from .render import HERE, templates
 from .session import CsrfRefused, SignInNeeded, csrf_token, signed_in
 
@@ -178,5 +178,6 @@ def create_app(application: App | None = None) -> FastAPI:
     web.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     web.include_router(auth_routes.router)
     web.include_router(api.router)
+    web.include_router(org_pages.router)  # before pages: its routes extend /agreements/{ref}
     web.include_router(pages.router)
     return web

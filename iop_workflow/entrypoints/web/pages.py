@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ...domain.errors import InvalidInput, IopError, NotFound, StaleUpdate
 from ...domain.states import Role
-from ...service import acting, report, search, worklist
+from ...service import acting, org_overview, report, search, worklist
 from ...service import deadline_feed as calendar_feed
 from ...service.access import Viewer
 from .forms import form_data, step_form
@@ -53,6 +53,9 @@ def work_list_page(
     order: str = "asc",
 ) -> HTMLResponse:
     app = application(request)
+    if who.role is Role.ORG_REP:
+        mine = org_overview.my_agreements(app.database, who, app.clock.today())
+        return page(request, "my_agreements.html", who, agreements=mine)
     number = _int(request.query_params.get("page"), "page", 1)
     found = worklist.work_list(
         app.database,

@@ -146,6 +146,7 @@ NOTICE_KINDS = {
     "claim_raised": "Återkrav har ställts",
     "report_returned": "Årsrapporten är återsänd för komplettering",
     "follow_up_approved": "Uppföljningen är godkänd",
+    "report_received": "Kvittens: verksamhetsrapporten har kommit in",
 }
 CHANNELS = {
     "cli": "kommandorad",
@@ -163,6 +164,7 @@ SYSTEM_STEPS = {
     "block_payout": "Utbetalning spärrad",
     "release_payout": "Utbetalning släppt",
     "open_follow_up": "Uppföljning öppnad",
+    "download_document": "Dokument hämtat",
 }
 
 

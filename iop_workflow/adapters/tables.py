@@ -505,4 +505,20 @@ report_submissions = sa.Table(
     sa.UniqueConstraint("follow_up_id", "number"),
 )
 
+# The further organisations an organisation representative speaks for, besides
+# `people.organisation_id` (someone on the boards of two associations).
+representations = sa.Table(
+    "representations",
+    metadata,
+    sa.Column(
+        "person_id", sa.Integer, sa.ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "organisation_id",
+        sa.Integer,
+        sa.ForeignKey("organisations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+)
+
 TABLES: dict[str, sa.Table] = dict(metadata.tables)

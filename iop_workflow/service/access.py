@@ -19,6 +19,7 @@ from ..adapters.db import Repository
 from ..domain.errors import NotFound, RuleViolation
 from ..domain.model import Agreement, Person
 from ..domain.states import Role
+from .actors import represented
 
 STAFF = frozenset({Role.OFFICER, Role.MANAGER, Role.SECRETARY, Role.AUDITOR})
 READ_ONLY_REFUSED = "an auditor reads every agreement and changes none"
@@ -34,8 +35,16 @@ class Viewer:
     municipality: str | None = None
     organisation_id: int | None = None
     email: str | None = None
+    # Every organisation a representative speaks for (organisation_id among them).
+    organisation_ids: tuple[int, ...] = ()
     # The officers whose manager this person is (their items show in a manager's list).
     manages: tuple[str, ...] = ()
+
+    @property
+    def represents(self) -> frozenset[int]:
+        """The organisations a representative speaks for (none for staff)."""
+        own = {self.organisation_id} if self.organisation_id is not None else set()
+        return frozenset(own | set(self.organisation_ids))
 
     @property
     def read_only(self) -> bool:
@@ -61,6 +70,7 @@ def viewer_of(repo: Repository, person: Person) -> Viewer:
         organisation_id=person.organisation_id,
         email=person.email,
         manages=manages,
+        organisation_ids=represented(repo, person),
     )
 
 
@@ -69,10 +79,10 @@ def visible_agreements(viewer: Viewer) -> sa.ColumnElement[bool]:
     work list, search and the API's list use it)."""
     a = t.agreements
     if viewer.role is Role.ORG_REP:
-        if viewer.organisation_id is None:
+        if not viewer.represents:
             return sa.false()
         parties = sa.select(t.agreement_parties.c.agreement_id).where(
-            t.agreement_parties.c.organisation_id == viewer.organisation_id
+            t.agreement_parties.c.organisation_id.in_(sorted(viewer.represents))
         )
         return a.c.id.in_(parties)
     if viewer.role in STAFF and viewer.municipality and not viewer.read_only:
@@ -85,9 +95,7 @@ def visible_agreements(viewer: Viewer) -> sa.ColumnElement[bool]:
 def may_see(viewer: Viewer, agreement: Agreement) -> bool:
     """The same rule as `visible_agreements`, for one loaded agreement."""
     if viewer.role is Role.ORG_REP:
-        return viewer.organisation_id is not None and any(
-            p.organisation.id == viewer.organisation_id for p in agreement.parties
-        )
+        return any(p.organisation.id in viewer.represents for p in agreement.parties)
     if viewer.role in STAFF:
         return (
             viewer.read_only

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
+from ..adapters import tables as t
 from ..adapters.db import Repository
 from ..domain.errors import NotFound, RuleViolation
 from ..domain.model import Agreement, Person
@@ -27,7 +30,7 @@ def resolve_actor(
         )
     refuse_inactive(person)
     if person.role is Role.ORG_REP:
-        orgnr = _represented(agreement, person.organisation_id)
+        orgnr = _represented(agreement, represented(repo, person))
         if orgnr is None:
             raise RuleViolation(
                 f"{name} does not represent any party to agreement {agreement.diarienummer}"
@@ -40,10 +43,26 @@ def resolve_actor(
     return Actor(name=name, role=person.role, municipality=person.municipality)
 
 
-def _represented(agreement: Agreement, organisation_id: int | None) -> str | None:
-    for party in agreement.parties:
-        if organisation_id is not None and party.organisation.id == organisation_id:
-            return party.organisation.organisationsnummer
+def represented(repo: Repository, person: Person) -> tuple[int, ...]:
+    """The organisations `person` speaks for: their own (`organisation_id`) first, then
+    the further ones of `representations`."""
+    if person.role is not Role.ORG_REP or person.id is None:
+        return ()
+    r = t.representations
+    further = repo.session.scalars(
+        sa.select(r.c.organisation_id)
+        .where(r.c.person_id == person.id)
+        .order_by(r.c.organisation_id)
+    )
+    own = () if person.organisation_id is None else (person.organisation_id,)
+    return own + tuple(k for k in further if k not in own)
+
+
+def _represented(agreement: Agreement, organisation_ids: tuple[int, ...]) -> str | None:
+    for organisation_id in organisation_ids:
+        for party in agreement.parties:
+            if party.organisation.id == organisation_id:
+                return party.organisation.organisationsnummer
     return None
 
 

@@ -28,7 +28,7 @@ from ..domain.errors import NotFound
 from ..domain.model import Agreement, Person
 from ..domain.states import Role
 from ..notify.templates import link
-from .access import viewer_of
+from .access import viewer_of, visible_agreements
 from .identity import sha256
 from .views import timeline
 
@@ -123,11 +123,7 @@ def _agreements(repo: Repository, person: Person) -> list[Agreement]:
     viewer = viewer_of(repo, person)
     a = t.agreements
     if person.role is Role.ORG_REP:
-        where: sa.ColumnElement[bool] = a.c.id.in_(
-            sa.select(t.agreement_parties.c.agreement_id).where(
-                t.agreement_parties.c.organisation_id == person.organisation_id
-            )
-        )
+        where: sa.ColumnElement[bool] = visible_agreements(viewer)
     elif person.role is Role.SECRETARY:
         where = a.c.municipality == person.municipality
     elif person.role in (Role.OFFICER, Role.MANAGER):

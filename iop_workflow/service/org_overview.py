@@ -30,7 +30,34 @@ OPEN_STATUSES = frozenset({"upcoming", "planned", "open", "overdue", "returned",
 
 
 def my_agreements(db: Database, viewer: Viewer, today: date) -> list[dict[str, Any]]:
-    """The representative's agreements, by diarienummer (see the module's docstring)."""
+    """The representative's agreements, organisation by organisation (someone on two
+    boards sees each association's apart), by diarienummer within each (see the
+    module's docstring)."""
+    agreements = _agreements(db, viewer, today)
+    o = t.organisations
+    with db.read() as session:
+        names = {
+            row.id: row
+            for row in session.execute(
+                sa.select(o.c.id, o.c.name, o.c.organisationsnummer).where(
+                    o.c.id.in_(sorted(viewer.represents))
+                )
+            )
+        }
+    groups = []
+    for key in sorted(names, key=lambda k: names[k].name):
+        mine = [x for x in agreements if key in x["parties"]]
+        groups.append(
+            {
+                "name": names[key].name,
+                "organisationsnummer": names[key].organisationsnummer,
+                "agreements": mine,
+            }
+        )
+    return groups
+
+
+def _agreements(db: Database, viewer: Viewer, today: date) -> list[dict[str, Any]]:
     a = t.agreements
     with db.read() as session:
         repo = Repository(session)
@@ -75,6 +102,7 @@ def my_agreements(db: Database, viewer: Viewer, today: date) -> list[dict[str, A
                     "state": agreement.state.value,
                     "period": [agreement.start.isoformat(), agreement.end.isoformat()],
                     "officer": agreement.officer,
+                    "parties": [p.organisation.id for p in agreement.parties],
                     "deadlines": deadlines,
                     "payouts": payouts,
                     "messages": messages,

@@ -385,3 +385,89 @@ def list_people(db: Database, *, include_inactive: bool = False) -> list[dict[st
             for p in repo.people()
             if include_inactive or p.active
         ]
+
+
+def set_representations(
+    db: Database,
+    name: str,
+    organisations: list[str],
+    *,
+    actor_name: str,
+    today: date,
+    now: datetime,
+    reason: str | None = None,
+    origin: Origin = DEFAULT_ORIGIN,
+    clock: Clock | None = None,
+) -> Changed:
+    """The organisations representative `name` speaks for besides their own, as a whole
+    (an empty list: their own only). Audited like every change of a person; the editor
+    must be staff of a municipality of every organisation added or removed."""
+    why = given_reason(reason)
+    with db.write() as session:
+        repo = Repository(session)
+        refuse_future(session, today, record="person", clock=clock)
+        person = _person(repo, name)
+        if not person.active:
+            raise RuleViolation(f"{name} was deactivated on {person.deactivated_on}")
+        if person.role is not Role.ORG_REP:
+            raise InvalidInput(
+                f"only an organisation_representative speaks for an organisation, "
+                f"not a {person.role.value}",
+                field="organisation",
+            )
+        wanted: list[int] = []
+        for value in organisations:
+            nr = orgnr_of(value, "organisation")
+            org = repo.organisation_by_orgnr(nr)
+            if org is None or org.id is None:
+                raise InvalidInput(f"no organisation {nr}", field="organisation")
+            if org.id != person.organisation_id and org.id not in wanted:
+                wanted.append(org.id)
+        r = t.representations
+        before = list(
+            session.scalars(
+                sa.select(r.c.organisation_id)
+                .where(r.c.person_id == person.id)
+                .order_by(r.c.organisation_id)
+            )
+        )
+        touched = set(before) ^ set(wanted)
+        allowed: set[str] = set()
+        for key in touched:
+            allowed |= org_municipalities(repo, key)
+        who = editor(repo, actor_name, allowed)
+        if not touched:
+            return Changed(PERSON, person.name, {})
+        session.execute(sa.delete(r).where(r.c.person_id == person.id))
+        if wanted:
+            session.execute(
+                sa.insert(r), [{"person_id": person.id, "organisation_id": k} for k in wanted]
+            )
+        orgnr = {
+            row.id: row.organisationsnummer
+            for row in session.execute(
+                sa.select(t.organisations.c.id, t.organisations.c.organisationsnummer).where(
+                    t.organisations.c.id.in_(sorted(set(before) | set(wanted)))
+                )
+            )
+        }
+        changes = {
+            "also_represents": {
+                "from": sorted(orgnr[k] for k in before),
+                "to": sorted(orgnr[k] for k in wanted),
+            }
+        }
+        audit_change(
+            repo,
+            who,
+            PERSON,
+            person.name,
+            "update_person",
+            ("active", "active"),
+            changes,
+            day=today,
+            now=now,
+            origin=origin,
+            reason=why,
+        )
+        return Changed(PERSON, person.name, changes)

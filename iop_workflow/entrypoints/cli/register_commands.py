@@ -41,7 +41,7 @@ org_app = typer.Typer(
 )
 people_app = typer.Typer(
     no_args_is_help=True,
-    help="The people who act and receive notices: list, show, add, update, deactivate.",
+    help="The people who act and receive notices: list, show, add, update, represent, deactivate.",
 )
 
 Actor = Annotated[
@@ -333,6 +333,36 @@ def people_deactivate(
     result = deactivate_person(
         ready_database(),
         name,
+        actor_name=actor,
+        today=as_of_day(as_of),
+        now=clock().now(),
+        reason=reason,
+        origin=cli_origin(),
+    )
+    _print_changed(result, as_json)
+
+
+@people_app.command("represent")
+@handles_errors
+def people_represent(
+    name: str,
+    actor: Actor,
+    organisations: Annotated[
+        list[str] | None,
+        typer.Argument(help="Organisationsnummer of each further one; none: only their own."),
+    ] = None,
+    reason: Reason = None,
+    as_of: ActOn = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The organisations representative NAME speaks for besides their own (the whole
+    list: those left out are removed). They then see each one's agreements, apart."""
+    from ...service.people_register import set_representations
+
+    result = set_representations(
+        ready_database(),
+        name,
+        list(organisations or []),
         actor_name=actor,
         today=as_of_day(as_of),
         now=clock().now(),

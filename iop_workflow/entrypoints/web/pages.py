@@ -55,7 +55,7 @@ def work_list_page(
     app = application(request)
     if who.role is Role.ORG_REP:
         mine = org_overview.my_agreements(app.database, who, app.clock.today())
-        return page(request, "my_agreements.html", who, agreements=mine)
+        return page(request, "my_agreements.html", who, groups=mine)
     number = _int(request.query_params.get("page"), "page", 1)
     found = worklist.work_list(
         app.database,

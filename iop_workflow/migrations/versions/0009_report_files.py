@@ -10,6 +10,7 @@ Create Date: 2026-12-03
 - `report_drafts`: the statistics saved in a draft before it is submitted.
 - `report_submissions`: each submission of a report (its number, statistics, who and
   when): the receipt.
+- `representations`: the further organisations a representative speaks for.
 
 Frozen like the earlier revisions: it does not import the current tables.
 """
@@ -95,7 +96,30 @@ def upgrade() -> None:
         ),
     )
 
+    op.create_table(
+        "representations",
+        sa.Column(
+            "person_id",
+            sa.Integer(),
+            sa.ForeignKey(
+                "people.id", ondelete="CASCADE", name="fk_representations_person_id_people"
+            ),
+            nullable=False,
+        ),
+        sa.Column(
+            "organisation_id",
+            sa.Integer(),
+            sa.ForeignKey(
+                "organisations.id",
+                ondelete="CASCADE",
+                name="fk_representations_organisation_id_organisations",
+            ),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("person_id", "organisation_id", name="pk_representations"),
+    )
+
 
 def downgrade() -> None:
-    for table in ("report_submissions", "report_drafts", "report_files"):
+    for table in ("representations", "report_submissions", "report_drafts", "report_files"):
         op.drop_table(table)

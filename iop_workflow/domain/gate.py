@@ -103,7 +103,7 @@ class GateBlock:
 
     def facts(self) -> dict[str, Any]:
         """The block as plain JSON values: a notice keeps these, and its Swedish text is
-        written from them (notify/wording.py), never from `reason`."""
+        written from them (domain/wording.py), never from `reason`."""
         return {
             "kind": self.kind.value,
             "follow_up_year": self.follow_up_year,

@@ -17,9 +17,9 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 
 from ..domain.errors import InvalidInput
+from ..domain.wording import agreement_link, amount, block_reason, swedish_date
 from ..policies import load_policy
 from .routing import AgreementInfo, Routed
-from .wording import amount, block_reason, swedish_date
 
 CHANNEL = "channel"  # the role a Teams channel reads a message as
 
@@ -63,7 +63,7 @@ def _tidy(text: str) -> str:
 
 
 def link(base_url: str, agreement_id: int) -> str:
-    return f"{base_url.rstrip('/')}/agreements/{agreement_id}"
+    return agreement_link(base_url, agreement_id)
 
 
 def context(routed: Routed, role: str, base_url: str) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from ..adapters.db import Database, Repository
 from ..domain.errors import NotFound
 from ..domain.model import Agreement, Person
 from ..domain.states import Role
-from ..notify.templates import link
+from ..domain.wording import agreement_link
 from .access import viewer_of, visible_agreements
 from .identity import sha256
 from .views import timeline
@@ -146,7 +146,7 @@ def _event(
     what = SUMMARIES.get(str(row["kind"]), str(row["kind"])).format(subject=subject)
     event.add("summary", f"{what} – {agreement.diarienummer}")
     assert agreement.id is not None
-    page = link(base_url, agreement.id)
+    page = agreement_link(base_url, agreement.id)
     event.add("description", f"{agreement.title}\n{page}")
     event.add("url", page)
     event.add("status", "CANCELLED" if row["status"] == "cancelled" else "CONFIRMED")

@@ -6,7 +6,7 @@ agreements (`_Branch`: one query per kind of item, its windows saying which sect
 row is in), one statement counts every section, walking each table once, and one per
 shown section reads its page (ORDER BY, LIMIT and OFFSET in SQL). Only the rows of a
 page are turned into the Swedish text people read; the gate's wording is that of the
-notices (notify/wording.py), decided by the payout gate itself on the inputs the payout run
+notices (domain/wording.py), decided by the payout gate itself on the inputs the payout run
 reads (payouts.py), for the payouts of the page only.
 
 Who sees what: an officer the items of the agreements they are the officer of; a
@@ -43,7 +43,7 @@ from ..domain.states import (
     PayoutState,
     Role,
 )
-from ..notify.wording import block_reason
+from ..domain.wording import block_reason
 from ..policies import load_policy, preset_names
 from .access import Viewer, visible_agreements
 from .payouts import _block, _gate_follow_up, _gate_inputs, unsigned_parties

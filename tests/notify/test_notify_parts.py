@@ -12,12 +12,12 @@ from notify_support import ROOT
 from iop_workflow.domain import reminders
 from iop_workflow.domain.gate import GateBlock, GateKind
 from iop_workflow.domain.states import AgreementState, FollowUpState
+from iop_workflow.domain.wording import block_reason
 from iop_workflow.notify import NotificationConfigError, parse_targets
 from iop_workflow.notify.redact import Redactor, redacted_logger
 from iop_workflow.notify.routing import AgreementInfo, Routed, Row
 from iop_workflow.notify.secrets import Placeholders
 from iop_workflow.notify.templates import has_template, render
-from iop_workflow.notify.wording import block_reason
 
 EMAIL = """
 version: 1

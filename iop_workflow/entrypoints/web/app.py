@@ -22,11 +22,11 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from ...bootstrap import App
 from ...bootstrap import app as default_app
-from ...domain.errors import InvalidInput, IopError, NotFound, NotPermitted, StaleUpdate
-from ...service.access import ReadOnly
+from ...domain.errors import IopError
 from . import api, auth_routes, org_pages, pages
 from .render import HERE, templates
 from .session import CsrfRefused, SignInNeeded, csrf_token, signed_in
+from .statuses import status_of
 
 log = logging.getLogger(__name__)
 TEMPLATES = templates()
@@ -40,19 +40,6 @@ TITLES = {
     409: "Steget kunde inte tas",
     422: "Felaktig uppgift",
 }
-
-
-def status_of(error: IopError) -> int:
-    """The HTTP status of a service-layer error (the CLI's exit codes, as HTTP)."""
-    if isinstance(error, NotFound):
-        return 404
-    if isinstance(error, InvalidInput):
-        return 422
-    if isinstance(error, NotPermitted | ReadOnly):
-        return 403
-    if isinstance(error, StaleUpdate):
-        return 409
-    return 409  # refused by a rule
 
 
 def problem(status: int, detail: str, **extra: Any) -> JSONResponse:

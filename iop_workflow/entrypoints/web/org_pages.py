@@ -17,6 +17,7 @@ from ...service import org_reports
 from ...service.access import Viewer
 from .render import templates
 from .session import application, check_csrf, csrf_token, viewer, web_origin
+from .statuses import status_of
 
 router = APIRouter(include_in_schema=False)
 TEMPLATES = templates()
@@ -134,8 +135,6 @@ async def report_post(request: Request, ref: str, year: str, who: Person) -> Res
     except NotFound:
         raise
     except IopError as error:
-        from .app import status_of
-
         # Bad input's own message (Swedish for the upload rules), the field apart.
         refused: dict[str, Any] = (
             {"message": error.detail, "field": error.field}

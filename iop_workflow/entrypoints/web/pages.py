@@ -18,6 +18,7 @@ from .forms import form_data, step_form
 from .money_chart import money_chart_svg, money_table_rows
 from .render import templates
 from .session import application, check_csrf, csrf_token, viewer, web_origin
+from .statuses import status_of
 
 router = APIRouter(include_in_schema=False)
 TEMPLATES = templates()
@@ -122,8 +123,6 @@ async def fire_step(request: Request, ref: str, trigger: str, who: Person) -> Re
     except NotFound:
         raise
     except IopError as error:
-        from .app import status_of
-
         refused: dict[str, Any] = {
             "trigger": trigger,
             "target": target,

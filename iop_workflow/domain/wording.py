@@ -1,4 +1,6 @@
-"""Swedish words for what the rest of the product stores in English or as ISO text."""
+"""Swedish words for what the rest of the product stores in English or as ISO text, and
+the address of an agreement's page: what the notices, the pages and the calendar feed
+all say alike. Pure: no delivery, no database."""
 
 from __future__ import annotations
 
@@ -6,8 +8,8 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
-from ..domain.model import MUNICIPALITY_PARTY
-from ..domain.money import format_sek
+from .model import MUNICIPALITY_PARTY
+from .money import format_sek
 
 MONTHS = (
     "januari februari mars april maj juni juli augusti september oktober november december"
@@ -110,3 +112,8 @@ def block_reason(
             "Utbetalningen släpps när alla parter har undertecknat överenskommelsen.",
         )
     return (str(facts.get("reason") or "okänd orsak"), _ASK_OFFICER)
+
+
+def agreement_link(base_url: str, agreement_id: int) -> str:
+    """The agreement's page in the web application: every message and feed links here."""
+    return f"{base_url.rstrip('/')}/agreements/{agreement_id}"

@@ -218,8 +218,9 @@ def main(argv: list[str]) -> int:
         say(f"Web application:   {web_url}/  (API: {web_url}/api/v1/docs)")
         if logins.exists():
             say(
-                f"  sign in as an example person, e.g. 'Anna Berg' (handläggare, Mjölby) or "
-                f"'Karin Lund' (chef): the password is in {logins}"
+                f"  sign in as an example person, e.g. 'Anna Berg' (handläggare, Mjölby), "
+                f"'Karin Lund' (chef) or 'Leila Haddad' (an association's representative, "
+                f"who hands in its annual report): the password is in {logins}"
             )
         say(f"Prefect dashboard: http://127.0.0.1:{port}  (server log: {log_path})")
         say(f"Product database:  {database_url}")

@@ -27,7 +27,7 @@ from .actors import resolve_actor
 from .org_reports import submitted_files
 from .steps import StepResult, apply_step
 from .views import audit_view, detail, timeline
-from .worklist import UNBLOCKED_SV, gate_reasons
+from .worklist import gate_reasons
 
 NOTIFICATIONS_SHOWN = 50
 
@@ -85,17 +85,8 @@ def agreement_page(db: Database, viewer: Viewer, ref: str | int, today: date) ->
         held = [p["id"] for p in shown["payouts"] if p["state"] == PayoutState.BLOCKED]
         reasons = gate_reasons(session, held, agreement.diarienummer)
         for payout in shown["payouts"]:
-            # Why a held payout is held, as the gate decides it now (not the English
-            # reason stored when it was blocked); a blocked one it would now let through
-            # is released by the next payout run.
-            found = reasons.get(payout["id"])
-            payout["gate"] = (
-                None
-                if payout["id"] not in reasons
-                else {"reason": found[0], "unblocks": found[1]}
-                if found
-                else {"reason": None, "unblocks": UNBLOCKED_SV}
-            )
+            # As the gate decides it now, not the English reason stored when blocked.
+            payout["gate"] = reasons.get(payout["id"])
         return {
             **shown,
             "timeline": timeline(agreement, today),

@@ -21,7 +21,7 @@ from ..domain.states import AWAITING_REPORT, PayoutState
 from .access import Viewer, visible_agreements
 from .acting import notifications_of
 from .views import timeline
-from .worklist import UNBLOCKED_SV, gate_reasons
+from .worklist import gate_reasons
 
 NEXT_DEADLINES = 5
 MESSAGES_SHOWN = 10
@@ -79,16 +79,14 @@ def _agreements(db: Database, viewer: Viewer, today: date) -> list[dict[str, Any
             reasons = gate_reasons(session, held, agreement.diarienummer)
             payouts = []
             for p in sorted(agreement.payouts, key=lambda p: (p.due_on, p.id or 0)):
-                reason = reasons.get(p.id or 0) if p.id in reasons else None
+                gate = reasons.get(p.id or 0, {})
                 payouts.append(
                     {
                         "due": p.due_on.isoformat(),
                         "amount_ore": p.amount_ore,
                         "state": p.state.value,
-                        "reason": reason[0] if reason else None,
-                        "unblocks": reason[1]
-                        if reason
-                        else (UNBLOCKED_SV if p.id in reasons else None),
+                        "reason": gate.get("reason"),
+                        "unblocks": gate.get("unblocks"),
                     }
                 )
             messages = [

@@ -608,15 +608,19 @@ def _items(
 
 def gate_reasons(
     session: Session, payout_ids: Sequence[int], diarienummer: str
-) -> dict[int, tuple[str, str] | None]:
-    """For each of `payout_ids`, why the gate holds it now and what unblocks it, in the
-    Swedish of the pages (ISO dates); None where the gate lets it through."""
-    return {
-        key: None
-        if block is None
-        else block_reason({"block": block.facts(), "diarienummer": diarienummer}, _day)
-        for key, block in (_gates(session, payout_ids) if payout_ids else {}).items()
-    }
+) -> dict[int, dict[str, str | None]]:
+    """For each held payout of `payout_ids`, why the gate holds it now ("reason") and
+    what releases it ("unblocks"), in the Swedish of the pages (ISO dates). One the gate
+    would now let through has no reason: the next payout run releases it."""
+    found: dict[int, dict[str, str | None]] = {}
+    for key, block in (_gates(session, payout_ids) if payout_ids else {}).items():
+        if block is None:
+            found[key] = {"reason": None, "unblocks": UNBLOCKED_SV}
+        else:
+            facts = {"block": block.facts(), "diarienummer": diarienummer}
+            reason, remedy = block_reason(facts, _day)
+            found[key] = {"reason": reason, "unblocks": remedy}
+    return found
 
 
 def _gates(session: Session, payout_ids: Sequence[int]) -> dict[int, GateBlock | None]:

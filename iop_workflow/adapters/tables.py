@@ -521,4 +521,103 @@ representations = sa.Table(
     ),
 )
 
+# --- payments (issue 14) -------------------------------------------------------------
+
+# Where an organisation is paid: proposed by one person, confirmed by another. At most
+# one confirmed and one proposed row per organisation; older ones stay as history.
+payment_details = sa.Table(
+    "payment_details",
+    metadata,
+    id_column(),
+    organisation_id_column(),
+    sa.Column("kind", sa.String(16), nullable=False),  # bankgiro | plusgiro | bank_account
+    sa.Column("clearing", sa.String(5)),
+    sa.Column("number", sa.String(20), nullable=False),
+    sa.Column("state", enum_of(st.DetailsState), nullable=False),
+    sa.Column("proposed_by", sa.String(NAME), nullable=False),
+    sa.Column("proposed_at", UtcDateTime(), nullable=False),
+    sa.Column("decided_by", sa.String(NAME)),
+    sa.Column("decided_at", UtcDateTime()),
+    sa.Column("reason", sa.Text),
+    sa.Index(
+        "uq_payment_details_confirmed",
+        "organisation_id",
+        unique=True,
+        sqlite_where=sa.text("state = 'confirmed'"),
+        postgresql_where=sa.text("state = 'confirmed'"),
+    ),
+    sa.Index(
+        "uq_payment_details_proposed",
+        "organisation_id",
+        unique=True,
+        sqlite_where=sa.text("state = 'proposed'"),
+        postgresql_where=sa.text("state = 'proposed'"),
+    ),
+)
+
+# Who may attest payment batches of a municipality (its policy key), up to what total.
+attest_rights = sa.Table(
+    "attest_rights",
+    metadata,
+    sa.Column(
+        "person_id", sa.Integer, sa.ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("municipality", sa.String(L.MUNICIPALITY), primary_key=True),
+    money_column("limit_ore"),
+    sa.Column("granted_by", sa.String(NAME), nullable=False),
+    sa.Column("granted_at", UtcDateTime(), nullable=False),
+)
+
+payment_batches = sa.Table(
+    "payment_batches",
+    metadata,
+    id_column(),
+    sa.Column("municipality", sa.String(L.MUNICIPALITY), nullable=False),
+    sa.Column("state", enum_of(st.BatchState), nullable=False),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("execution_date", sa.Date, nullable=False),
+    money_column("total_ore"),
+    sa.Column("item_count", sa.Integer, nullable=False),
+    sa.Column("prepared_by", sa.String(NAME), nullable=False),
+    sa.Column("prepared_at", UtcDateTime(), nullable=False),
+    sa.Column("attested_by", sa.String(NAME)),
+    sa.Column("attested_at", UtcDateTime()),
+    sa.Column("rejected_by", sa.String(NAME)),
+    sa.Column("rejected_reason", sa.Text),
+    sa.Column("exported_by", sa.String(NAME)),
+    sa.Column("exported_at", UtcDateTime()),
+    sa.Column("paid_on", sa.Date),
+    version_column(),
+    sa.Index("ix_payment_batches_municipality_state", "municipality", "state"),
+)
+
+# One released payout in one batch, with what the payment file says about it (a
+# snapshot: details changed later do not rewrite a file already sent). A payout is in
+# at most one batch that is not withdrawn (a rejected batch withdraws its items).
+batch_items = sa.Table(
+    "batch_items",
+    metadata,
+    id_column(),
+    parent_id_column("batch_id", "payment_batches", index=True),
+    sa.Column("payout_id", sa.Integer, sa.ForeignKey("payouts.id"), nullable=False),
+    money_column("amount_ore"),
+    sa.Column("end_to_end_id", sa.String(35), nullable=False),
+    sa.Column("creditor_name", sa.String(NAME), nullable=False),
+    sa.Column("creditor_kind", sa.String(16), nullable=False),
+    sa.Column("creditor_clearing", sa.String(5)),
+    sa.Column("creditor_number", sa.String(20), nullable=False),
+    sa.Column("remittance", sa.String(140), nullable=False),
+    sa.Column("paid_on", sa.Date),
+    sa.Column("paid_by", sa.String(NAME)),
+    sa.Column("withdrawn_at", UtcDateTime()),
+    sa.UniqueConstraint("end_to_end_id"),
+    sa.Index(
+        "uq_batch_items_active_payout",
+        "payout_id",
+        unique=True,
+        sqlite_where=sa.text("withdrawn_at IS NULL"),
+        postgresql_where=sa.text("withdrawn_at IS NULL"),
+    ),
+)
+
 TABLES: dict[str, sa.Table] = dict(metadata.tables)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import InvalidInput
+from .payment_setup import PaymentSetup
 from .states import ContributionKind, DocumentKind
 
 RULE_SOURCES = ("seed", "default")
@@ -73,6 +74,7 @@ class Policy:
     overridable: frozenset[str]
     sources: Mapping[str, str]  # rule name -> "seed" | "default"
     notes: Mapping[str, str]
+    payments: PaymentSetup | None = None  # None: this municipality pays by hand
 
     def source_of(self, rule: str) -> str:
         return self.sources[rule]
@@ -151,10 +153,20 @@ class Policy:
             overridable=frozenset(data.get("overridable", [])),
             sources=sources,
             notes=notes,
+            payments=_payments(data, key),
         )
         if policy.max_period_years < 1:
             raise InvalidInput("must be at least 1", field="rules.max_period_years")
         return policy
+
+
+def _payments(data: Mapping[str, Any], key: str) -> PaymentSetup | None:
+    section = data.get("payments")
+    if section is None:
+        return None
+    if not isinstance(section, Mapping):
+        raise InvalidInput("must be a mapping", record=f"policy {key}", field="payments")
+    return PaymentSetup.from_mapping(section, record=f"policy {key}")
 
 
 def _req(data: Mapping[str, Any], name: str, kind: type, record: str) -> Any:

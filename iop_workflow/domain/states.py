@@ -39,6 +39,34 @@ class PayoutState(StrEnum):
     CANCELLED = "cancelled"
 
 
+class DetailsState(StrEnum):
+    """An organisation's payment details: proposed by one person, confirmed by another."""
+
+    PROPOSED = "proposed"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+    SUPERSEDED = "superseded"  # confirmed once, replaced by newer confirmed details
+
+
+class BatchState(StrEnum):
+    """A payment batch on its way to the bank (domain/payment_batch.py)."""
+
+    PREPARED = "prepared"
+    ATTESTED = "attested"
+    REJECTED = "rejected"
+    EXPORTED = "exported"
+    PAID = "paid"
+
+
+class PaymentStage(StrEnum):
+    """Where a released payout's money is: derived from its batch item, never stored."""
+
+    RELEASED = "released"  # released, in no batch yet
+    IN_BATCH = "in_batch"  # in a prepared or attested batch
+    EXPORTED = "exported"  # in the payment file sent to the bank
+    PAID = "paid"  # the bank (camt.054) or an officer says it was paid
+
+
 class CancelCause(StrEnum):
     """Why a follow-up or a payout was cancelled (NULL while it is not cancelled).
 

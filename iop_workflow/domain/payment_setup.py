@@ -16,7 +16,7 @@ from .orgnr import normalise_orgnr
 from .payment_details import parse_bankgiro
 
 _ACCOUNT = re.compile(r"^\d{4}$")
-_SERIES = re.compile(r"^[A-Za-z0-9]{1,8}$")
+_SERIES = re.compile(r"^[A-Za-z0-9]{1,7}$")
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,9 @@ class PaymentSetup:
         series = text("series")
         if not _SERIES.match(series):
             raise InvalidInput(
-                "must be 1 to 8 letters or digits", record=record, field="payments.series"
+                "must be 1 to 7 letters or digits (the claims add a letter)",
+                record=record,
+                field="payments.series",
             )
         try:
             orgnr = normalise_orgnr(text("debtor_orgnr"))

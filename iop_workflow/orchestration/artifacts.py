@@ -100,11 +100,12 @@ def markdown(report: Portfolio, scope: Scope) -> str:
         "",
         "## Money per year",
         "",
-        "| year | planned | released | blocked | claimed |",
-        "|---|---|---|---|---|",
+        "| year | planned | released | paid | blocked | claimed |",
+        "|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| {m['year']} | {m['planned']} | {m['released']} | {m['blocked']} | {m['claimed']} |"
+        f"| {m['year']} | {m['planned']} | {m['released']} | {m['paid']} | {m['blocked']} "
+        f"| {m['claimed']} |"
         for m in scope.money_rows()
     ]
     if scope.failed_notifications:

@@ -49,6 +49,7 @@ from .register import editor, given_reason
 from .system_day import refuse_future
 
 HELD_REASON = "no confirmed payment details"
+IMPORTED = "import"  # released_by of the payouts an import says were paid before
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,8 @@ def _waiting(session: Session, municipality: str, as_of: date) -> list[sa.Row[An
         .where(
             p.c.state == PayoutState.RELEASED,
             p.c.released_on <= as_of,
+            # paid before this system took over (the import's payouts_released_through)
+            sa.func.coalesce(p.c.released_by, "") != IMPORTED,
             a.c.municipality == municipality,
             ~in_batch,
         )

@@ -56,7 +56,7 @@ class Scope:
                 "year": year,
                 **{
                     k: format_sek(self.money[year][k])
-                    for k in ("planned", "released", "blocked", "claimed")
+                    for k in ("planned", "released", "paid", "blocked", "claimed")
                 },
             }
             for year in sorted(self.money)
@@ -155,6 +155,20 @@ def portfolio(db: Database, as_of: date, clock: Clock | None = None) -> Portfoli
                 scope.money[int(row.year)][kind] += int(row[3])
                 if kind != "planned":
                     scope.money[int(row.year)]["planned"] += int(row[3])
+        bi = t.batch_items
+        paid = (
+            sa.select(
+                sa.extract("year", p.c.due_on).label("year"),
+                a.c.municipality,
+                sa.func.sum(bi.c.amount_ore),
+            )
+            .select_from(bi.join(p, p.c.id == bi.c.payout_id).join(a, a.c.id == p.c.agreement_id))
+            .where(bi.c.paid_on.is_not(None), bi.c.withdrawn_at.is_(None))
+            .group_by("year", a.c.municipality)
+        )
+        for row in session.execute(paid):  # of the released: what the bank has paid out
+            for name in ("overall", row.municipality):
+                scopes.setdefault(name, Scope(name)).money[int(row.year)]["paid"] += int(row[2])
         claims = (
             sa.select(
                 sa.extract("year", c.c.raised_on).label("year"),

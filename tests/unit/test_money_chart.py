@@ -41,9 +41,11 @@ def test_the_chart_is_labelled_in_swedish_for_screen_readers() -> None:
     root = ET.fromstring(money_chart_svg(ROWS))
     assert root.get("role") == "img"
     title = root.find(f"{SVG}title")
-    assert title is not None and "planerat, utbetalt, spärrat och återkrävt" in (title.text or "")
+    assert title is not None and "planerat, frisläppt, betalt, spärrat och återkrävt" in (
+        title.text or ""
+    )
     text = "".join(root.itertext())
-    for label in ("Planerat", "Utbetalt", "Spärrat", "Återkrävt", "1 300 000 kr"):
+    for label in ("Planerat", "Frisläppt", "Betalt", "Spärrat", "Återkrävt", "1 300 000 kr"):
         assert label in text
 
 

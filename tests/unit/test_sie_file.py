@@ -3,13 +3,12 @@ determinism, and reading back with the independent reader parse_sie."""
 
 from __future__ import annotations
 
-import re
 from datetime import date
-from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sie_grammar import GRAMMAR, read_vouchers
 
 from iop_workflow.adapters.sie_file import Account, Row, Voucher, parse_sie, sie_4i
 
@@ -63,30 +62,6 @@ def write(vouchers: tuple[Voucher, ...] = VOUCHERS, **overrides: object) -> byte
     return sie_4i(**arguments)  # type: ignore[arg-type]
 
 
-# The SIE 4 grammar of each label this file writes (SIE filformat ver 4B).
-QUOTED = r'"(?:[^"\\\x00-\x1f]|\\")*"'
-FIELD = rf'(?:{QUOTED}|[^\s"{{}}]+)'
-DATE = r"\d{8}"
-AMOUNT = r"-?\d+\.\d{2}"
-OBJECT_LIST = rf"\{{(?:\d+ {FIELD}(?: \d+ {FIELD})*)?\}}"
-GRAMMAR = {
-    "#FLAGGA": re.compile(r"#FLAGGA [01]"),
-    "#FORMAT": re.compile(r"#FORMAT PC8"),
-    "#SIETYP": re.compile(r"#SIETYP 4"),
-    "#PROGRAM": re.compile(rf"#PROGRAM {FIELD} {FIELD}"),
-    "#GEN": re.compile(rf"#GEN {DATE}(?: {FIELD})?"),
-    "#FNAMN": re.compile(rf"#FNAMN {FIELD}"),
-    "#ORGNR": re.compile(r"#ORGNR \d{6}-\d{4}"),
-    "#KONTO": re.compile(rf"#KONTO \d{{4}} {QUOTED}"),
-    "#DIM": re.compile(rf"#DIM \d+ {QUOTED}"),
-    "#OBJEKT": re.compile(rf"#OBJEKT \d+ {FIELD} {QUOTED}"),
-    "#VER": re.compile(rf"#VER {FIELD} \d+ {DATE} {QUOTED} {DATE}"),
-    "#TRANS": re.compile(rf"#TRANS \d{{4}} {OBJECT_LIST} {AMOUNT} {DATE} {QUOTED}"),
-    "{": re.compile(r"\{"),
-    "}": re.compile(r"\}"),
-}
-
-
 def test_every_line_matches_the_grammar_of_its_label_and_the_file_is_crlf_cp437() -> None:
     data = write()
     assert data.endswith(b"\r\n")
@@ -135,30 +110,6 @@ def test_no_cost_centre_used_writes_no_dimension() -> None:
     lines = write((voucher(1, rows),)).decode("cp437").split("\r\n")
     assert not any(line.startswith(("#DIM", "#OBJEKT")) for line in lines)
     assert '#TRANS 4990 {} 1.00 20260115 ""' in lines
-
-
-def kronor_to_ore(amount: str) -> int:
-    value = Decimal(amount) * 100
-    assert value == value.to_integral_value()
-    return int(value)
-
-
-def read_vouchers(data: bytes) -> list[list[tuple[str, str, int, str]]]:
-    """Per #VER, its rows as (account, object list, öre, text), read with parse_sie."""
-    vouchers: list[list[tuple[str, str, int, str]]] = []
-    inside = False
-    for label, fields in parse_sie(data):
-        if label == "#VER":
-            vouchers.append([])
-        elif label == "{":
-            inside = True
-        elif label == "}":
-            inside = False
-        elif label == "#TRANS":
-            assert inside
-            account, objects, amount, _day, text = fields
-            vouchers[-1].append((account, objects, kronor_to_ore(amount), text))
-    return vouchers
 
 
 def test_the_vouchers_balance_when_read_back() -> None:

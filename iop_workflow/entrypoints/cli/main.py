@@ -21,6 +21,7 @@ from ...money_text import sek
 from ...timefmt import local_iso, shown
 from .flow_commands import register as register_flow_commands
 from .notify_commands import register as register_notify_commands
+from .payment_commands import register as register_payment_commands
 from .register_commands import register as register_register_commands
 from .step_commands import register as register_step_commands
 from .support import (
@@ -426,6 +427,7 @@ def demo() -> None:
 
 register_flow_commands(app)
 register_notify_commands(app)
+register_payment_commands(app)
 register_register_commands(app)
 register_step_commands(app)
 register_web_commands(app)

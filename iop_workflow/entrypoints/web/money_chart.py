@@ -1,4 +1,4 @@
-"""The portfolio's chart of money per year (planned, released, blocked, claimed) as an
+"""The portfolio's chart of money per year (planned, released, paid, blocked, claimed) as an
 inline SVG: no script, no external file, so the page's Content-Security-Policy holds.
 The same numbers go in a table beside it (`money_table_rows`); the chart has a title
 and a description for screen readers, and colours of at least 3:1 against white
@@ -13,13 +13,14 @@ from .render import kr
 
 KINDS = (
     ("planned", "Planerat", "#1f4e79"),
-    ("released", "Utbetalt", "#2e7d32"),
+    ("released", "Frisläppt", "#2e7d32"),
+    ("paid", "Betalt", "#8a4b00"),
     ("blocked", "Spärrat", "#b3261e"),
     ("claimed", "Återkrävt", "#6a3d9a"),
 )
 WIDTH, HEIGHT = 760, 320
 LEFT, RIGHT, TOP, BOTTOM = 120, 20, 20, 70
-TITLE = "Pengar per år: planerat, utbetalt, spärrat och återkrävt"
+TITLE = "Pengar per år: planerat, frisläppt, betalt, spärrat och återkrävt"
 
 
 def money_table_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

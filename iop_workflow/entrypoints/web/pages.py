@@ -23,7 +23,7 @@ from .statuses import status_of
 router = APIRouter(include_in_schema=False)
 TEMPLATES = templates()
 Person = Annotated[Viewer, Depends(viewer)]
-MONEY_KINDS = ("planned", "released", "blocked", "claimed")
+MONEY_KINDS = ("planned", "released", "paid", "blocked", "claimed")
 PORTFOLIO_ROLES = frozenset({Role.MANAGER, Role.AUDITOR, Role.SECRETARY})
 
 

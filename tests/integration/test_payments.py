@@ -406,3 +406,39 @@ def test_the_cli_walks_a_batch_from_prepared_to_paid_and_refuses_attest_by_the_p
         listed.code == 3 and "IOP-77-77" in listed.out and "not a payout of any batch" in listed.out
     )
     assert run_iop(paying, "payments", "show", batch, "--json").json()["state"] == "paid"
+
+
+def test_repayment_claims_raised_and_paid_have_their_own_balanced_vouchers(db: Database) -> None:
+    from iop_workflow.service.payment_export import claims_ledger
+    from iop_workflow.service.steps import transition
+
+    ready_to_pay(db)
+    ref = "OSN 2026/0901"
+
+    def step(trigger: str, day: str, **data: str) -> None:
+        transition(
+            db, ref, trigger, actor_name=ANNA, data=data, today=date.fromisoformat(day), now=now()
+        )
+
+    step("terminate", "2027-05-15", date="2027-05-15", reason="Verksamheten upphörde")
+    step("raise_claim", "2027-05-16")
+    step("record_claim_paid", "2027-06-01", claim="1")
+
+    content, count = claims_ledger(
+        db, municipality="mjolby", first=date(2027, 1, 1), last=date(2027, 12, 31), actor_name=BO
+    )
+    assert count == 2
+    lines = check_grammar(content)
+    assert any(line.startswith('#VER "IOPF" 1 20270516 "Återkrav IOP-bidrag') for line in lines)
+    assert any(line.startswith('#VER "IOPI" 1 20270601 "Inbetalt återkrav') for line in lines)
+    raised, paid = read_vouchers(content)
+    assert [(r[0], r[2]) for r in raised] == [("1519", 14_275_88), ("4590", -14_275_88)]
+    assert [(r[0], r[2]) for r in paid] == [("1930", 14_275_88), ("1519", -14_275_88)]
+    only_may, none = claims_ledger(
+        db, municipality="mjolby", first=date(2027, 5, 1), last=date(2027, 5, 31), actor_name=BO
+    )
+    assert none == 1 and len(read_vouchers(only_may)) == 1
+    with pytest.raises(InvalidInput, match="before"):
+        claims_ledger(
+            db, municipality="mjolby", first=date(2027, 6, 1), last=date(2027, 5, 1), actor_name=BO
+        )

@@ -89,9 +89,10 @@ def _municipality_of(who: Person, given: str | None) -> str:
     return who.municipality
 
 
-def _waiting(session: Session, municipality: str, as_of: date) -> list[sa.Row[Any]]:
-    """Released payouts of `municipality` released on or before `as_of` and in no
-    batch, with the organisation's confirmed details when it has them."""
+def waiting_query(as_of: date, municipality: str | None) -> sa.Select[Any]:
+    """Released payouts (of `municipality`, or of all) released on or before `as_of` and
+    in no batch, with the organisation's confirmed details when it has them (`kind` is
+    NULL when it has none: the payout is held)."""
     p, a, o, d, bi = (
         t.payouts,
         t.agreements,
@@ -110,7 +111,9 @@ def _waiting(session: Session, municipality: str, as_of: date) -> list[sa.Row[An
             p.c.amount_ore,
             p.c.covers_from,
             p.c.covers_to,
+            p.c.released_on,
             a.c.diarienummer,
+            a.c.municipality,
             o.c.name.label("organisation"),
             d.c.kind,
             d.c.clearing,
@@ -126,12 +129,17 @@ def _waiting(session: Session, municipality: str, as_of: date) -> list[sa.Row[An
             p.c.released_on <= as_of,
             # paid before this system took over (the import's payouts_released_through)
             sa.func.coalesce(p.c.released_by, "") != IMPORTED,
-            a.c.municipality == municipality,
             ~in_batch,
         )
         .order_by(p.c.due_on, p.c.id)
     )
-    return list(session.execute(query))
+    if municipality is not None:
+        query = query.where(a.c.municipality == municipality)
+    return query
+
+
+def _waiting(session: Session, municipality: str, as_of: date) -> list[sa.Row[Any]]:
+    return list(session.execute(waiting_query(as_of, municipality)))
 
 
 def _insert_items(session: Session, rows: Sequence[dict[str, Any]]) -> list[sa.Row[Any]]:

@@ -23,7 +23,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from ...bootstrap import App
 from ...bootstrap import app as default_app
 from ...domain.errors import IopError
-from . import api, auth_routes, org_pages, pages
+from . import api, auth_routes, org_pages, pages, payment_api, payment_pages
 from .render import HERE, templates
 from .session import CsrfRefused, SignInNeeded, csrf_token, signed_in
 from .statuses import status_of
@@ -165,6 +165,8 @@ def create_app(application: App | None = None) -> FastAPI:
     web.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     web.include_router(auth_routes.router)
     web.include_router(api.router)
+    web.include_router(payment_api.router)
     web.include_router(org_pages.router)  # before pages: its routes extend /agreements/{ref}
+    web.include_router(payment_pages.router)
     web.include_router(pages.router)
     return web

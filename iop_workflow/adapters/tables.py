@@ -114,6 +114,8 @@ agreements = sa.Table(
     sa.Column("renewal_declined_by", sa.String(NAME)),
     version_column(),
     sa.UniqueConstraint("diarienummer"),
+    # The sweep's "active and past its end" and the renewal reminders (migration 0011).
+    sa.Index("ix_agreements_state_end", "state", "end"),
 )
 
 agreement_parties = sa.Table(
@@ -225,6 +227,9 @@ follow_ups = sa.Table(
     version_column(),
     sa.UniqueConstraint("agreement_id", "year"),
     sa.Index("ix_follow_ups_state_due_on", "state", "due_on"),
+    # The sweep's "planned and opening today or before": a day with nothing due reads
+    # nothing (migration 0011).
+    sa.Index("ix_follow_ups_state_opens_on", "state", "opens_on"),
 )
 
 follow_up_documents = sa.Table(
@@ -274,6 +279,7 @@ repayment_claims = sa.Table(
     sa.Column("settled_by", sa.String(NAME)),
     version_column(),
     sa.UniqueConstraint("agreement_id", "organisation_id", "kind"),
+    sa.Index("ix_repayment_claims_state_due_on", "state", "due_on"),
 )
 
 amendments = sa.Table(

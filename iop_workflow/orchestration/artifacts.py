@@ -18,7 +18,7 @@ TABLES = (
     ("blocked-payouts", "Blocked payouts, why, and what unblocks them"),
     ("overdue-follow-ups", "Overdue follow-ups"),
     ("deadlines-90-days", "Deadlines in the next 90 days"),
-    ("money-by-year", "Money per year: planned, released, blocked, claimed"),
+    ("money-by-year", "Money per year: planned, released, paid, blocked, claimed"),
     ("failed-notifications", "Notifications failed or stuck"),
 )
 
@@ -28,10 +28,13 @@ TABLES = (
 LISTED = 200
 
 
-def _capped(lines: list[str], table: str) -> list[str]:
-    if len(lines) <= LISTED:
+def _capped(lines: list[str], table: str, total: int | None = None) -> list[str]:
+    """The first LISTED lines, and how many more there are: in the table artifact up to
+    the report's LISTED_ROWS, the rest only in the product (`iop payouts`, the web)."""
+    total = len(lines) if total is None else max(total, len(lines))
+    if total <= LISTED:
         return lines
-    return [*lines[:LISTED], f"- … and {len(lines) - LISTED} more (table artifact `{table}`)"]
+    return [*lines[:LISTED], f"- … and {total - LISTED} more (table artifact `{table}`)"]
 
 
 def key(prefix: str, scope: str) -> str:
@@ -74,7 +77,7 @@ def markdown(report: Portfolio, scope: Scope) -> str:
         "|---|---|",
         *[f"| {state} | {n} |" for state, n in sorted(scope.agreements_by_state.items())],
         "",
-        f"## Blocked payouts ({len(scope.blocked_payouts)})",
+        f"## Blocked payouts ({scope.total('blocked_payouts')})",
         "",
     ]
     blocked = [
@@ -82,20 +85,26 @@ def markdown(report: Portfolio, scope: Scope) -> str:
         f"{p['reason']} — unblocked by {p['unblocks']}"
         for p in scope.blocked_payouts
     ]
-    lines += _capped(blocked, key("blocked-payouts", scope.name)) or ["None."]
-    lines += ["", f"## Overdue follow-ups ({len(scope.overdue_follow_ups)})", ""]
+    lines += _capped(
+        blocked, key("blocked-payouts", scope.name), scope.total("blocked_payouts")
+    ) or ["None."]
+    lines += ["", f"## Overdue follow-ups ({scope.total('overdue_follow_ups')})", ""]
     overdue = [
         f"- **{f['diarienummer']}** follow-up {f['year']}: report due {f['report_due']}, "
         f"{f['days_overdue']} days overdue ({f['state']})"
         for f in scope.overdue_follow_ups
     ]
-    lines += _capped(overdue, key("overdue-follow-ups", scope.name)) or ["None."]
+    lines += _capped(
+        overdue, key("overdue-follow-ups", scope.name), scope.total("overdue_follow_ups")
+    ) or ["None."]
     lines += ["", "## Deadlines in the next 90 days", ""]
     deadlines = [
         f"- {d['due']} **{d['diarienummer']}** {d['kind']} {d['what']}".rstrip()
         for d in scope.deadlines
     ]
-    lines += _capped(deadlines, key("deadlines-90-days", scope.name)) or ["None."]
+    lines += _capped(deadlines, key("deadlines-90-days", scope.name), scope.total("deadlines")) or [
+        "None."
+    ]
     lines += [
         "",
         "## Money per year",
@@ -109,7 +118,7 @@ def markdown(report: Portfolio, scope: Scope) -> str:
         for m in scope.money_rows()
     ]
     if scope.failed_notifications:
-        lines += ["", f"## Notifications failed or stuck ({len(scope.failed_notifications)})"]
+        lines += ["", f"## Notifications failed or stuck ({scope.total('failed_notifications')})"]
         failed = [
             f"- **{n['diarienummer']}** {n['kind']} ({n['state']}, {n['attempts']} attempts)"
             for n in scope.failed_notifications

@@ -81,10 +81,16 @@ def delivery_text(notifications: Mapping[str, Any] | None) -> str:
 
 
 def _run_facts(summary: Mapping[str, Any]) -> list[str]:
-    return [
+    facts = [
         _n(int(summary.get("notifications_queued", 0)), "notification") + " queued",
         _n(int(summary.get("events_published", 0)), "event") + " published",
     ]
+    unconfirmed = int(summary.get("events_unconfirmed", 0))
+    if unconfirmed:  # docs/events.md: they stay after the event cursor
+        facts.append(
+            _n(unconfirmed, "event") + " not yet confirmed by the Prefect server, will be retried"
+        )
+    return facts
 
 
 def _capitalised(text: str) -> str:
@@ -280,12 +286,12 @@ def portfolio_line(report: Portfolio, keys: Sequence[str]) -> str:
         agreements += f" ({per_municipality})"
     figures = [
         agreements,
-        _n(len(scope.blocked_payouts), "blocked payout"),
-        _n(len(scope.overdue_follow_ups), "overdue follow-up"),
-        _n(len(scope.deadlines), "deadline") + f" in the next {HORIZON_DAYS} days",
+        _n(scope.total("blocked_payouts"), "blocked payout"),
+        _n(scope.total("overdue_follow_ups"), "overdue follow-up"),
+        _n(scope.total("deadlines"), "deadline") + f" in the next {HORIZON_DAYS} days",
     ]
     if scope.failed_notifications:
-        figures.append(_n(len(scope.failed_notifications), "notification") + " failed or stuck")
+        figures.append(_n(scope.total("failed_notifications"), "notification") + " failed or stuck")
     return (
         f"portfolio report {report.as_of.isoformat()}: {', '.join(figures)}; "
         f"{_n(len(keys), 'artifact')} published, the summary is portfolio-overall"

@@ -163,7 +163,31 @@ def _block(row: sa.Row[Any], unsigned: dict[int, tuple[str, ...]]) -> GateBlock 
 
 
 def gate_rows(
-    session: Session, *, due_from: date | None, due_to: date, agreement_ids: Iterable[int] | None
+    session: Session,
+    *,
+    due_from: date | None,
+    due_to: date,
+    agreement_ids: Iterable[int] | None = None,
+    payout_ids: Sequence[int] | None = None,
+) -> list[GateRow]:
+    """The open payouts due from `due_from` to `due_to` (of `agreement_ids`, or only the
+    payouts `payout_ids`) with the gate's decision on each, in due order."""
+    if payout_ids is not None:
+        found = [
+            row
+            for part in chunks(sorted(payout_ids))
+            for row in _gate_rows(session, due_from, due_to, agreement_ids, part)
+        ]
+        return sorted(found, key=lambda g: (g.due_on, g.payout_id))
+    return _gate_rows(session, due_from, due_to, agreement_ids, None)
+
+
+def _gate_rows(
+    session: Session,
+    due_from: date | None,
+    due_to: date,
+    agreement_ids: Iterable[int] | None,
+    payout_ids: Sequence[int] | None,
 ) -> list[GateRow]:
     p, a, f = t.payouts, t.agreements, t.follow_ups
     joined = p.join(a, a.c.id == p.c.agreement_id).outerjoin(f, _gate_follow_up())
@@ -172,6 +196,8 @@ def gate_rows(
         picked.append(p.c.due_on >= due_from)
     if agreement_ids is not None:
         picked.append(p.c.agreement_id.in_(list(agreement_ids)))
+    if payout_ids is not None:
+        picked.append(p.c.id.in_(list(payout_ids)))
     query = (
         sa.select(
             p.c.id,

@@ -7,6 +7,7 @@ reports become public documents.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -38,6 +39,13 @@ from .system_day import refuse_future
 HORIZON_DAYS = 90
 
 
+# Each list of a scope holds at most this many rows, the earliest first; its total is
+# counted in SQL (`Scope.total`). `iop payouts --state blocked` and the web's work list
+# have every row.
+LISTED_ROWS = 1000
+LISTS = ("blocked_payouts", "overdue_follow_ups", "deadlines", "failed_notifications")
+
+
 @dataclass
 class Scope:
     """One municipality's part of the report, or the whole ("overall")."""
@@ -49,6 +57,12 @@ class Scope:
     deadlines: list[dict[str, Any]] = field(default_factory=list)
     money: dict[int, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     failed_notifications: list[dict[str, Any]] = field(default_factory=list)
+    totals: Counter[str] = field(default_factory=Counter)  # list name -> rows in all
+
+    def total(self, name: str) -> int:
+        """How many rows list `name` has in all (it holds at most LISTED_ROWS of them)."""
+        listed = len(getattr(self, name))
+        return max(self.totals.get(name, listed), listed)
 
     def money_rows(self) -> list[dict[str, Any]]:
         return [
@@ -70,9 +84,42 @@ class Portfolio:
     audit: AuditVerdict | None = None  # `iop audit verify` of the whole trail
 
 
-def portfolio(db: Database, as_of: date, clock: Clock | None = None) -> Portfolio:
+def _first_rows(
+    session: Any,
+    query: sa.Select[Any],
+    municipality: sa.ColumnElement[Any],
+    municipalities: Iterable[str],
+    *order: sa.ColumnElement[Any],
+) -> list[Any]:
+    """`query`'s first LISTED_ROWS rows of each municipality in `order`: one query each,
+    read through the index that gives that order and stopped at the limit. The overall
+    list's first rows are among them, so nothing more is read."""
+    rows: list[Any] = []
+    for name in sorted(municipalities):
+        picked = query.where(municipality == name).order_by(*order).limit(LISTED_ROWS)
+        rows += session.execute(picked).all()
+    return rows
+
+
+def _totals(
+    session: Any,
+    scopes: dict[str, Scope],
+    name: str,
+    query: sa.Select[Any],
+) -> None:
+    """Count `query`'s rows per municipality (its first column) into list `name`."""
+    for row in session.execute(query):
+        for scope_name in ("overall", row[0]):
+            scopes.setdefault(scope_name, Scope(scope_name)).totals[name] += int(row[1])
+
+
+def portfolio(
+    db: Database, as_of: date, clock: Clock | None = None, *, verify: bool = True
+) -> Portfolio:
     """The portfolio on `as_of`, which may not be after the system's day (a report of a
-    day to come would call reports overdue that are not yet)."""
+    day to come would call reports overdue that are not yet). Counted and summed in SQL;
+    the lists hold the earliest LISTED_ROWS rows. `verify`: also check the whole audit
+    chain (`iop audit verify`), which reads every audit record."""
     a, p, f, c = t.agreements, t.payouts, t.follow_ups, t.repayment_claims
     scopes: dict[str, Scope] = {"overall": Scope("overall")}
 
@@ -96,7 +143,14 @@ def portfolio(db: Database, as_of: date, clock: Clock | None = None) -> Portfoli
             for name in ("overall", row.municipality):
                 scopes.setdefault(name, Scope(name)).agreements_by_state[row.state] += row[2]
 
-        for g in gate_rows(session, due_from=None, due_to=date.max, agreement_ids=None):
+        places = [name for name in scopes if name != "overall"]
+        blocked = sa.select(p.c.id).join(a, a.c.id == p.c.agreement_id)
+        blocked = blocked.where(p.c.state == P.BLOCKED)
+        listed = [
+            r.id
+            for r in _first_rows(session, blocked, a.c.municipality, places, p.c.due_on, p.c.id)
+        ]
+        for g in gate_rows(session, due_from=None, due_to=date.max, payout_ids=listed):
             if g.state is P.BLOCKED:
                 add(
                     g.municipality,
@@ -111,13 +165,21 @@ def portfolio(db: Database, as_of: date, clock: Clock | None = None) -> Portfoli
                     },
                 )
 
-        overdue = (
+        late = (
             sa.select(f.c.year, f.c.due_on, f.c.state, a.c.diarienummer, a.c.municipality)
             .join(a, a.c.id == f.c.agreement_id)
             .where(f.c.state.in_(sorted(AWAITING_REPORT)), overdue_on(f.c.due_on))
-            .order_by(f.c.due_on)
         )
-        for row in session.execute(overdue):
+        _totals(
+            session,
+            scopes,
+            "overdue_follow_ups",
+            sa.select(a.c.municipality, sa.func.count())
+            .join(f, f.c.agreement_id == a.c.id)
+            .where(f.c.state.in_(sorted(AWAITING_REPORT)), overdue_on(f.c.due_on))
+            .group_by(a.c.municipality),
+        )
+        for row in _first_rows(session, late, a.c.municipality, places, f.c.due_on, f.c.id):
             add(
                 row.municipality,
                 "overdue_follow_ups",
@@ -130,9 +192,7 @@ def portfolio(db: Database, as_of: date, clock: Clock | None = None) -> Portfoli
                 },
             )
 
-        for dated in _dated_rows(session, as_of, horizon):
-            municipality = dated.pop("municipality")
-            add(municipality, "deadlines", dated)
+        _deadlines(session, scopes, places, as_of, horizon)
 
         money = (
             sa.select(
@@ -140,11 +200,15 @@ def portfolio(db: Database, as_of: date, clock: Clock | None = None) -> Portfoli
                 p.c.state,
                 a.c.municipality,
                 sa.func.sum(p.c.amount_ore),
+                sa.func.count(),
             )
             .join(a, a.c.id == p.c.agreement_id)
             .group_by("year", p.c.state, a.c.municipality)
         )
         for row in session.execute(money):
+            if row.state == P.BLOCKED:  # how many are blocked, from the same pass
+                for name in ("overall", row.municipality):
+                    scopes.setdefault(name, Scope(name)).totals["blocked_payouts"] += int(row[4])
             kind = {P.PLANNED: "planned", P.BLOCKED: "blocked", P.RELEASED: "released"}.get(
                 P(row.state)
             )
@@ -201,7 +265,7 @@ def portfolio(db: Database, as_of: date, clock: Clock | None = None) -> Portfoli
                 )
             )
         )
-        for row in session.execute(stuck):
+        for row in _first_rows(session, stuck, a.c.municipality, places, n.c.id):
             add(
                 row.municipality,
                 "failed_notifications",
@@ -214,54 +278,85 @@ def portfolio(db: Database, as_of: date, clock: Clock | None = None) -> Portfoli
                     "since": row.created_on.isoformat(),
                 },
             )
+        stuck_rows = stuck.subquery()
+        _totals(
+            session,
+            scopes,
+            "failed_notifications",
+            sa.select(stuck_rows.c.municipality, sa.func.count()).group_by(
+                stuck_rows.c.municipality
+            ),
+        )
     for scope in scopes.values():
         scope.deadlines.sort(key=lambda d: (d["due"], d["diarienummer"]))
-    return Portfolio(as_of, scopes, verify_audit(db))
+        for name in LISTS:
+            del getattr(scope, name)[LISTED_ROWS:]
+    return Portfolio(as_of, scopes, verify_audit(db) if verify else None)
 
 
-def _dated_rows(session: Any, as_of: date, horizon: date) -> list[dict[str, Any]]:
+def _deadlines(
+    session: Any, scopes: dict[str, Scope], places: list[str], as_of: date, horizon: date
+) -> None:
+    """The dated obligations from `as_of` to `horizon`: each kind's first rows and its
+    count per municipality from SQL; the agreement ends (few: renewal dates are computed
+    from the end by the policy) in Python."""
     a, p, f = t.agreements, t.payouts, t.follow_ups
-    rows: list[dict[str, Any]] = []
 
-    def row(due: date, kind: str, diarienummer: str, municipality: str, what: str) -> None:
-        rows.append(
-            {
-                "due": due.isoformat(),
-                "kind": kind,
-                "diarienummer": diarienummer,
-                "municipality": municipality,
-                "what": what,
-            }
-        )
+    def add(due: date, kind: str, diarienummer: str, municipality: str, what: str) -> None:
+        for name in ("overall", municipality):
+            scopes.setdefault(name, Scope(name)).deadlines.append(
+                {"due": due.isoformat(), "kind": kind, "diarienummer": diarienummer, "what": what}
+            )
 
-    for r in session.execute(
+    def count(municipality: str, n: int = 1) -> None:
+        for name in ("overall", municipality):
+            scopes.setdefault(name, Scope(name)).totals["deadlines"] += n
+
+    open_payout = sa.and_(p.c.state.in_(sorted(OPEN_PAYOUT)), p.c.due_on.between(as_of, horizon))
+    payouts = (
         sa.select(p.c.due_on, p.c.amount_ore, a.c.diarienummer, a.c.municipality)
         .join(a, a.c.id == p.c.agreement_id)
-        .where(p.c.state.in_(sorted(OPEN_PAYOUT)), p.c.due_on.between(as_of, horizon))
+        .where(open_payout)
+    )
+    for r in _first_rows(session, payouts, a.c.municipality, places, p.c.due_on, p.c.id):
+        add(r.due_on, PAYOUT, r.diarienummer, r.municipality, format_sek(r.amount_ore))
+    not_done = f.c.state.not_in(sorted(DONE_FOLLOW_UP))
+    opening = sa.and_(not_done, f.c.opens_on.between(as_of, horizon))
+    report_due = sa.and_(not_done, f.c.state != F.SUBMITTED, f.c.due_on.between(as_of, horizon))
+    for kind, when, column in (
+        (FOLLOW_UP_OPENS, opening, f.c.opens_on),
+        (REPORT_DUE, report_due, f.c.due_on),
     ):
-        row(r.due_on, PAYOUT, r.diarienummer, r.municipality, format_sek(r.amount_ore))
-    for r in session.execute(
-        sa.select(f.c.year, f.c.opens_on, f.c.due_on, f.c.state, a.c.diarienummer, a.c.municipality)
-        .join(a, a.c.id == f.c.agreement_id)
-        .where(
-            f.c.state.not_in(sorted(DONE_FOLLOW_UP)),
-            sa.or_(f.c.due_on.between(as_of, horizon), f.c.opens_on.between(as_of, horizon)),
+        dated = (
+            sa.select(column.label("day"), f.c.year, a.c.diarienummer, a.c.municipality)
+            .join(a, a.c.id == f.c.agreement_id)
+            .where(when)
         )
+        for r in _first_rows(session, dated, a.c.municipality, places, column, f.c.id):
+            add(r.day, kind, r.diarienummer, r.municipality, str(r.year))
+    for table, join, when in (
+        (p, p.c.agreement_id == a.c.id, open_payout),
+        (f, f.c.agreement_id == a.c.id, opening),
+        (f, f.c.agreement_id == a.c.id, report_due),
     ):
-        if as_of <= r.opens_on <= horizon:
-            row(r.opens_on, FOLLOW_UP_OPENS, r.diarienummer, r.municipality, str(r.year))
-        if as_of <= r.due_on <= horizon and r.state != F.SUBMITTED:
-            row(r.due_on, REPORT_DUE, r.diarienummer, r.municipality, str(r.year))
+        counted = (
+            sa.select(a.c.municipality, sa.func.count())
+            .select_from(table.join(a, join))
+            .where(when)
+            .group_by(a.c.municipality)
+        )
+        for r in session.execute(counted):
+            count(r[0], int(r[1]))
     for r in session.execute(
         sa.select(a.c.end, a.c.state, a.c.diarienummer, a.c.municipality).where(
             a.c.state.in_(sorted(LIVE_AGREEMENT)),
             a.c.end.between(as_of, horizon + timedelta(days=400)),
         )
     ):
-        dated = end_dates(r.end, load_policy(r.municipality))
+        ends = end_dates(r.end, load_policy(r.municipality))
         if r.state not in RENEWABLE_AGREEMENT:
-            dated = {AGREEMENT_ENDS: dated[AGREEMENT_ENDS]}  # renewal declined: nothing to renew
-        for kind, due in dated.items():
+            ends = {AGREEMENT_ENDS: ends[AGREEMENT_ENDS]}  # renewal declined: nothing to renew
+        for kind, due in ends.items():
             if as_of <= due <= horizon:
-                row(due, kind, r.diarienummer, r.municipality, "")
-    return rows
+                add(due, kind, r.diarienummer, r.municipality, "")
+                count(r.municipality)

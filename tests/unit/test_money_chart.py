@@ -28,9 +28,10 @@ def bars(svg: str) -> dict[tuple[str, str], float]:
     }
 
 
-def test_each_year_has_four_bars_as_tall_as_their_amounts() -> None:
+def test_each_year_has_five_bars_as_tall_as_their_amounts() -> None:
     found = bars(money_chart_svg(ROWS))
-    assert len(found) == 8
+    assert len(found) == 10  # planned, released, paid, blocked, claimed; two years
+    assert found[("2027", "paid")] == 0  # the rows give no paid amount
     assert found[("2027", "planned")] > found[("2027", "released")] > 0
     assert found[("2026", "blocked")] == 0
     ratio = found[("2027", "planned")] / found[("2027", "released")]

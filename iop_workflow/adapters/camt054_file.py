@@ -32,6 +32,7 @@ import defusedxml.ElementTree as SafeET  # type: ignore[import-untyped]
 from defusedxml import DefusedXmlException
 
 from ..domain.payment_details import parse_bankgiro
+from .pain001_file import kronor_text, sub_element
 
 NAMESPACE_V02 = "urn:iso:std:iso:20022:tech:xsd:camt.054.001.02"
 NAMESPACE_V08 = "urn:iso:std:iso:20022:tech:xsd:camt.054.001.08"
@@ -201,18 +202,6 @@ def _transaction_ore(
     raise _fail(f"{here}: no transaction amount, and the entry holds {count} transactions")
 
 
-def _kronor(ore: int) -> str:
-    kronor, rest = divmod(ore, 100)
-    return f"{kronor}.{rest:02d}"
-
-
-def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-    element = ET.SubElement(parent, tag, attrs)
-    if text is not None:
-        element.text = text
-    return element
-
-
 def _check_id(value: str, what: str) -> None:
     if not value.strip():
         raise ValueError(f"{what} is empty")
@@ -254,35 +243,39 @@ def debit_notification(
     created = created_at.isoformat(timespec="seconds")
 
     document = ET.Element("Document", {"xmlns": NAMESPACE_V02})
-    message = _sub(document, "BkToCstmrDbtCdtNtfctn")
-    header = _sub(message, "GrpHdr")
-    _sub(header, "MsgId", message_id)
-    _sub(header, "CreDtTm", created)
+    message = sub_element(document, "BkToCstmrDbtCdtNtfctn")
+    header = sub_element(message, "GrpHdr")
+    sub_element(header, "MsgId", message_id)
+    sub_element(header, "CreDtTm", created)
 
-    notification = _sub(message, "Ntfctn")
+    notification = sub_element(message, "Ntfctn")
     # One notification per file, so the message id serves as its id too.
-    _sub(notification, "Id", message_id)
-    _sub(notification, "CreDtTm", created)
-    other = _sub(_sub(_sub(notification, "Acct"), "Id"), "Othr")
-    _sub(other, "Id", account.number)
-    _sub(_sub(other, "SchmeNm"), "Prtry", "BGNR")
+    sub_element(notification, "Id", message_id)
+    sub_element(notification, "CreDtTm", created)
+    other = sub_element(sub_element(sub_element(notification, "Acct"), "Id"), "Othr")
+    sub_element(other, "Id", account.number)
+    sub_element(sub_element(other, "SchmeNm"), "Prtry", "BGNR")
 
     for debit in debits:
-        amount = _kronor(debit.amount_ore)
-        entry = _sub(notification, "Ntry")
-        _sub(entry, "Amt", amount, Ccy=CURRENCY)
-        _sub(entry, "CdtDbtInd", "DBIT")
-        _sub(entry, "Sts", debit.status)
+        amount = kronor_text(debit.amount_ore)
+        entry = sub_element(notification, "Ntry")
+        sub_element(entry, "Amt", amount, Ccy=CURRENCY)
+        sub_element(entry, "CdtDbtInd", "DBIT")
+        sub_element(entry, "Sts", debit.status)
         if debit.booked_on is not None:
-            _sub(_sub(entry, "BookgDt"), "Dt", debit.booked_on.isoformat())
-        domain = _sub(_sub(entry, "BkTxCd"), "Domn")
-        _sub(domain, "Cd", _DOMAIN)
-        family = _sub(domain, "Fmly")
-        _sub(family, "Cd", _FAMILY)
-        _sub(family, "SubFmlyCd", _SUB_FAMILY)
-        transaction = _sub(_sub(entry, "NtryDtls"), "TxDtls")
-        _sub(_sub(transaction, "Refs"), "EndToEndId", debit.end_to_end_id or NOT_PROVIDED)
-        _sub(_sub(_sub(transaction, "AmtDtls"), "TxAmt"), "Amt", amount, Ccy=CURRENCY)
+            sub_element(sub_element(entry, "BookgDt"), "Dt", debit.booked_on.isoformat())
+        domain = sub_element(sub_element(entry, "BkTxCd"), "Domn")
+        sub_element(domain, "Cd", _DOMAIN)
+        family = sub_element(domain, "Fmly")
+        sub_element(family, "Cd", _FAMILY)
+        sub_element(family, "SubFmlyCd", _SUB_FAMILY)
+        transaction = sub_element(sub_element(entry, "NtryDtls"), "TxDtls")
+        sub_element(
+            sub_element(transaction, "Refs"), "EndToEndId", debit.end_to_end_id or NOT_PROVIDED
+        )
+        sub_element(
+            sub_element(sub_element(transaction, "AmtDtls"), "TxAmt"), "Amt", amount, Ccy=CURRENCY
+        )
 
     ET.indent(document, space="  ")
     body = ET.tostring(document, encoding="unicode")

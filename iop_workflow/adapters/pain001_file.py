@@ -91,14 +91,14 @@ def validate_document(xml: bytes) -> None:
         )
 
 
-def _kronor(ore: int) -> str:
+def kronor_text(ore: int) -> str:
     """Öre as kronor with two decimals: 2472527 -> "24725.27" (integers only)."""
     sign = "-" if ore < 0 else ""
     kronor, rest = divmod(abs(ore), 100)
     return f"{sign}{kronor}.{rest:02d}"
 
 
-def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+def sub_element(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
     element = ET.SubElement(parent, tag, attrs)
     if text is not None:
         element.text = text
@@ -106,19 +106,21 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
 
 
 def _org_id(parent: ET.Element, orgnr_digits: str) -> None:
-    other = _sub(_sub(_sub(parent, "Id"), "OrgId"), "Othr")
-    _sub(other, "Id", orgnr_digits)
-    _sub(_sub(other, "SchmeNm"), "Cd", "BANK")
+    other = sub_element(sub_element(sub_element(parent, "Id"), "OrgId"), "Othr")
+    sub_element(other, "Id", orgnr_digits)
+    sub_element(sub_element(other, "SchmeNm"), "Cd", "BANK")
 
 
 def _account(parent: ET.Element, tag: str, details: PaymentDetails) -> None:
-    other = _sub(_sub(_sub(parent, tag), "Id"), "Othr")
+    other = sub_element(sub_element(sub_element(parent, tag), "Id"), "Othr")
     if details.kind == "bank_account":
-        _sub(other, "Id", f"{details.clearing}{details.number}")
-        _sub(_sub(other, "SchmeNm"), "Cd", "BBAN")
+        sub_element(other, "Id", f"{details.clearing}{details.number}")
+        sub_element(sub_element(other, "SchmeNm"), "Cd", "BBAN")
     else:
-        _sub(other, "Id", details.number)
-        _sub(_sub(other, "SchmeNm"), "Prtry", "BGNR" if details.kind == "bankgiro" else "PGNR")
+        sub_element(other, "Id", details.number)
+        sub_element(
+            sub_element(other, "SchmeNm"), "Prtry", "BGNR" if details.kind == "bankgiro" else "PGNR"
+        )
 
 
 def _check(transfers: Sequence[Transfer]) -> None:
@@ -161,41 +163,43 @@ def credit_transfer(
     debtor_account = parse_bankgiro(debtor.bankgiro, field="debtor bankgiro")
     orgnr = normalise_orgnr(debtor.organisationsnummer, record="debtor").replace("-", "")
     count = str(len(transfers))
-    total = _kronor(sum(t.amount_ore for t in transfers))
+    total = kronor_text(sum(t.amount_ore for t in transfers))
 
     document = ET.Element("Document", {"xmlns": NAMESPACE})
-    initiation = _sub(document, "CstmrCdtTrfInitn")
+    initiation = sub_element(document, "CstmrCdtTrfInitn")
 
-    header = _sub(initiation, "GrpHdr")
-    _sub(header, "MsgId", message_id)
-    _sub(header, "CreDtTm", created_at.isoformat(timespec="seconds"))
-    _sub(header, "NbOfTxs", count)
-    _sub(header, "CtrlSum", total)
-    initiating = _sub(header, "InitgPty")
-    _sub(initiating, "Nm", debtor.name)
+    header = sub_element(initiation, "GrpHdr")
+    sub_element(header, "MsgId", message_id)
+    sub_element(header, "CreDtTm", created_at.isoformat(timespec="seconds"))
+    sub_element(header, "NbOfTxs", count)
+    sub_element(header, "CtrlSum", total)
+    initiating = sub_element(header, "InitgPty")
+    sub_element(initiating, "Nm", debtor.name)
     _org_id(initiating, orgnr)
 
-    payment = _sub(initiation, "PmtInf")
-    _sub(payment, "PmtInfId", message_id)
-    _sub(payment, "PmtMtd", "TRF")
-    _sub(payment, "NbOfTxs", count)
-    _sub(payment, "CtrlSum", total)
-    _sub(payment, "ReqdExctnDt", execution_date.isoformat())
-    debtor_party = _sub(payment, "Dbtr")
-    _sub(debtor_party, "Nm", debtor.name)
+    payment = sub_element(initiation, "PmtInf")
+    sub_element(payment, "PmtInfId", message_id)
+    sub_element(payment, "PmtMtd", "TRF")
+    sub_element(payment, "NbOfTxs", count)
+    sub_element(payment, "CtrlSum", total)
+    sub_element(payment, "ReqdExctnDt", execution_date.isoformat())
+    debtor_party = sub_element(payment, "Dbtr")
+    sub_element(debtor_party, "Nm", debtor.name)
     _org_id(debtor_party, orgnr)
     _account(payment, "DbtrAcct", debtor_account)
-    clearing = _sub(_sub(_sub(payment, "DbtrAgt"), "FinInstnId"), "ClrSysMmbId")
-    _sub(_sub(clearing, "ClrSysId"), "Cd", _BANKGIROT_CLEARING_SYSTEM)
-    _sub(clearing, "MmbId", _BANKGIROT_MEMBER_ID)
+    clearing = sub_element(
+        sub_element(sub_element(payment, "DbtrAgt"), "FinInstnId"), "ClrSysMmbId"
+    )
+    sub_element(sub_element(clearing, "ClrSysId"), "Cd", _BANKGIROT_CLEARING_SYSTEM)
+    sub_element(clearing, "MmbId", _BANKGIROT_MEMBER_ID)
 
     for t in transfers:
-        tx = _sub(payment, "CdtTrfTxInf")
-        _sub(_sub(tx, "PmtId"), "EndToEndId", t.end_to_end_id)
-        _sub(_sub(tx, "Amt"), "InstdAmt", _kronor(t.amount_ore), Ccy="SEK")
-        _sub(_sub(tx, "Cdtr"), "Nm", t.creditor_name)
+        tx = sub_element(payment, "CdtTrfTxInf")
+        sub_element(sub_element(tx, "PmtId"), "EndToEndId", t.end_to_end_id)
+        sub_element(sub_element(tx, "Amt"), "InstdAmt", kronor_text(t.amount_ore), Ccy="SEK")
+        sub_element(sub_element(tx, "Cdtr"), "Nm", t.creditor_name)
         _account(tx, "CdtrAcct", t.creditor)
-        _sub(_sub(tx, "RmtInf"), "Ustrd", t.remittance)
+        sub_element(sub_element(tx, "RmtInf"), "Ustrd", t.remittance)
 
     ET.indent(document, space="  ")
     body = ET.tostring(document, encoding="unicode")

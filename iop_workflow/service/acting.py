@@ -25,6 +25,7 @@ from ..domain.workflow import available_steps
 from .access import Viewer, refuse_read_only, seen_agreement
 from .actors import resolve_actor
 from .org_reports import submitted_files
+from .payment_batches import payment_stages
 from .steps import StepResult, apply_step
 from .views import audit_view, detail, timeline
 from .worklist import gate_reasons
@@ -84,9 +85,12 @@ def agreement_page(db: Database, viewer: Viewer, ref: str | int, today: date) ->
         shown = detail(agreement)
         held = [p["id"] for p in shown["payouts"] if p["state"] == PayoutState.BLOCKED]
         reasons = gate_reasons(session, held, agreement.diarienummer)
+        released = [p["id"] for p in shown["payouts"] if p["state"] == PayoutState.RELEASED]
+        money = payment_stages(session, released)
         for payout in shown["payouts"]:
             # As the gate decides it now, not the English reason stored when blocked.
             payout["gate"] = reasons.get(payout["id"])
+            payout["payment"] = money.get(payout["id"])
         return {
             **shown,
             "timeline": timeline(agreement, today),

@@ -37,6 +37,7 @@ from ..domain.payment_batch import (
     end_to_end_id,
     move_problem,
     remittance,
+    stage_of,
 )
 from ..domain.payment_details import PaymentDetails
 from ..domain.payment_setup import PaymentSetup
@@ -596,6 +597,48 @@ def _mismatch(debit: Any, item: Any, who: Person) -> str | None:
 
 
 # --- reading -------------------------------------------------------------------------------
+
+
+def payment_stages(session: Session, payout_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Where the money of each released payout in `payout_ids` is, in Swedish for the
+    pages: waiting for a batch, held (no confirmed payment details), in batch N,
+    sent to the bank, paid on a day, or paid before this system took over."""
+    if not payout_ids:
+        return {}
+    p, bi, b, d = t.payouts, t.batch_items, t.payment_batches, t.payment_details
+    live_item = sa.and_(bi.c.payout_id == p.c.id, bi.c.withdrawn_at.is_(None))
+    confirmed = sa.exists().where(
+        d.c.organisation_id == p.c.organisation_id, d.c.state == DetailsState.CONFIRMED
+    )
+    rows = session.execute(
+        sa.select(
+            p.c.id,
+            p.c.released_by,
+            bi.c.batch_id,
+            bi.c.paid_on,
+            b.c.state.label("batch_state"),
+            confirmed.label("has_details"),
+        )
+        .select_from(p.outerjoin(bi, live_item).outerjoin(b, b.c.id == bi.c.batch_id))
+        .where(p.c.id.in_(list(payout_ids)), p.c.state == PayoutState.RELEASED)
+    )
+    found: dict[int, dict[str, Any]] = {}
+    for r in rows:
+        stage = stage_of(PayoutState.RELEASED, r.batch_state, r.paid_on is not None)
+        if r.released_by == IMPORTED:
+            text = "Betald före systemet"
+        elif stage is PaymentStage.PAID:
+            text = f"Betald {r.paid_on.isoformat()}" if r.paid_on else "Betald"
+        elif stage is PaymentStage.EXPORTED:
+            text = f"Skickad till banken (bunt {r.batch_id})"
+        elif stage is PaymentStage.IN_BATCH:
+            text = f"I utbetalningsbunt {r.batch_id}, väntar på attest eller export"
+        elif not r.has_details:
+            text = "Hålls inne: inga bekräftade betalningsuppgifter"
+        else:
+            text = "Väntar på en utbetalningsbunt"
+        found[r.id] = {"stage": None if stage is None else stage.value, "text": text}
+    return found
 
 
 def _batch_view(row: Any) -> dict[str, Any]:

@@ -442,3 +442,29 @@ def test_repayment_claims_raised_and_paid_have_their_own_balanced_vouchers(db: D
         claims_ledger(
             db, municipality="mjolby", first=date(2027, 6, 1), last=date(2027, 5, 1), actor_name=BO
         )
+
+
+def test_each_released_payout_says_where_its_money_is_from_held_to_paid(db: Database) -> None:
+    from iop_workflow.service.payment_batches import payment_stages
+
+    ready_to_pay(db, details=False)
+    confirm_details(db, BANKGIRO_ORG)
+    ids = sorted(released_payouts(db))
+
+    def stages() -> list[str]:
+        with db.read() as session:
+            found = payment_stages(session, ids)
+        return [found[i]["text"] for i in ids]
+
+    assert stages() == [
+        "Väntar på en utbetalningsbunt",
+        "Hålls inne: inga bekräftade betalningsuppgifter",
+        "Hålls inne: inga bekräftade betalningsuppgifter",
+    ]
+    batch = _prepared(db)
+    assert stages()[0] == f"I utbetalningsbunt {batch}, väntar på attest eller export"
+    attest_batch(db, batch, actor_name=ANNA, today=PAY_DAY, now=now())
+    export_batch(db, batch, fmt="pain001", actor_name=ANNA, today=PAY_DAY, now=now())
+    assert stages()[0] == f"Skickad till banken (bunt {batch})"
+    record_batch_paid(db, batch, paid_on=PAY_DAY, actor_name=BO, today=PAY_DAY, now=now())
+    assert stages()[0] == "Betald 2027-04-30"

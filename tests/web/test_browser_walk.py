@@ -159,7 +159,7 @@ def test_officers_act_on_the_reminders_link_and_the_held_payout_is_released(
         page.wait_for_load_state()
         assert "Steget är taget" in page.locator("main").inner_text()
         row = page.locator("tr.payout", has_text="2027-04-30")
-        assert "Utbetald" in row.inner_text(), row.inner_text()
+        assert "Frisläppt" in row.inner_text(), row.inner_text()
         screenshot(page, "payout-released")
     assert payout_states(db)["2027-04-30"] == "released"
 

@@ -147,6 +147,6 @@ def test_the_association_hands_in_its_report_and_the_payout_is_released(tmp_path
             page.goto(url + f"/agreements/{REF}")
             return_or_approve(page, "approve_follow_up")
             row = page.locator("tr.payout", has_text="2027-04-30")
-            assert "Utbetald" in row.inner_text(), row.inner_text()
+            assert "Frisläppt" in row.inner_text(), row.inner_text()
         assert payout_states(app.database)["2027-04-30"] == "released"
         app.database.dispose()

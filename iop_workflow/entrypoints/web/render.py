@@ -37,7 +37,7 @@ STATE_NAMES = {
     "overdue": "Försenad",
     "approved": "Godkänd",
     "cancelled": "Inställd",
-    "released": "Utbetald",
+    "released": "Frisläppt",
     "blocked": "Spärrad",
     "paid": "Betald",
     "written_off": "Avskriven",

@@ -7,7 +7,7 @@ from typing import Any
 
 from prefect import flow, task
 
-from flows.shared_tasks import deliver, publish, summarise
+from flows.shared_tasks import deliver, publish, record_events, summarise
 from iop_workflow.domain.roles import FLOW_ORIGIN
 from iop_workflow.orchestration import run_summary
 from iop_workflow.orchestration.runtime import business_day, clock, database
@@ -31,7 +31,7 @@ def daily_sweep(as_of: date | None = None) -> dict[str, Any]:
     agreements whose period is over, and queue every reminder due on `as_of`."""
     day = business_day(as_of)
     summary = sweep_deadlines(day)
-    summary["events_published"] = publish(summary)
+    record_events(summary, publish(summary))
     summary["notifications"] = deliver(summary)
     summarise(
         key=run_summary.SWEEP_KEY,

@@ -7,7 +7,7 @@ from typing import Any
 
 from prefect import flow, task
 
-from flows.shared_tasks import deliver, publish, summarise
+from flows.shared_tasks import deliver, publish, record_events, summarise
 from iop_workflow.domain.roles import FLOW_ORIGIN
 from iop_workflow.orchestration import run_summary
 from iop_workflow.orchestration.runtime import business_day, clock, database
@@ -38,7 +38,7 @@ def payout_run(as_of: date | None = None) -> dict[str, Any]:
     """
     day = business_day(as_of)
     summary = decide_payouts(day)
-    summary["events_published"] = publish(summary)
+    record_events(summary, publish(summary))
     summary["notifications"] = deliver(summary)
     # What stays blocked after this run, and why: said even when the run changed nothing.
     blocked = list_payouts(database(), state="blocked", with_block=True)

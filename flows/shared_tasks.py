@@ -24,8 +24,21 @@ def deliver(_: object = None) -> dict[str, Any]:
 
 
 @task(name="publish-events", retries=2, retry_delay_seconds=[5, 30])
-def publish(_: object = None) -> int:
-    return publish_events(database())
+def publish(_: object = None) -> dict[str, Any]:
+    # What the Prefect server has not stored stays after the event cursor and goes out
+    # with the next publish: said by a WARNING, never by failing the run.
+    result = publish_events(database())
+    if result.unconfirmed:
+        get_run_logger().warning(result.warning())
+    return result.as_dict()
+
+
+def record_events(summary: dict[str, Any], published: dict[str, Any]) -> None:
+    """The publish's numbers in a flow's summary: `events_published`, and
+    `events_unconfirmed` when the server has not stored them all."""
+    summary["events_published"] = published["published"]
+    if published["unconfirmed"]:
+        summary["events_unconfirmed"] = published["unconfirmed"]
 
 
 def summarise(*, key: str, markdown: str, description: str, line: str) -> None:

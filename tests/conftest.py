@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -94,9 +95,13 @@ def _verify_audit_of_migrated_databases() -> None:
 def pg_db() -> Iterator[str]:
     """URL of an empty database on the session's own PostgreSQL cluster (one for all
     the test folders)."""
-    from pg_cluster import cluster
+    from pg_cluster import Unavailable, cluster
 
-    with cluster() as url:
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(cluster())
+        except Unavailable as problem:
+            pytest.fail(str(problem), pytrace=False)
         yield url
 
 

@@ -1,4 +1,5 @@
-"""A real, throwaway PostgreSQL cluster for the tests (the `pg_db` fixture in conftest.py).
+"""A real, throwaway PostgreSQL cluster for the tests (the `pg_db` fixture in conftest.py)
+and the benchmark (bench/sweep_bench.py).
 
 Started once per test session. scripts/ensure-postgres installs the server when missing
 and we are root. If it cannot start, the tests that need it fail with the reason: a
@@ -18,7 +19,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
@@ -47,15 +47,18 @@ def _run(command: list[str], *, as_postgres: bool, cwd: Path) -> None:
         )
 
 
+class Unavailable(RuntimeError):
+    """PostgreSQL could not be installed or started here; the message says why."""
+
+
 @contextmanager
 def cluster() -> Iterator[str]:
     """URL of an empty database on a PostgreSQL cluster of our own, on a loopback port."""
     found = subprocess.run([str(ENSURE_POSTGRES)], capture_output=True, text=True)
     if found.returncode != 0:
         said = (found.stderr or found.stdout).strip() or "no output"
-        pytest.fail(
-            f"PostgreSQL is not available ({ENSURE_POSTGRES} exited {found.returncode}): {said}",
-            pytrace=False,
+        raise Unavailable(
+            f"PostgreSQL is not available ({ENSURE_POSTGRES} exited {found.returncode}): {said}"
         )
     bindir = Path(found.stdout.strip().splitlines()[-1])
     # PostgreSQL refuses to run as root: as root the cluster belongs to the postgres user,
@@ -95,7 +98,7 @@ def cluster() -> Iterator[str]:
         if started:
             _run([*pg_ctl, "-m", "immediate", "stop"], as_postgres=as_postgres, cwd=base)
         shutil.rmtree(base, ignore_errors=True)
-        pytest.fail(f"could not start PostgreSQL: {error}\n{server_log}", pytrace=False)
+        raise Unavailable(f"could not start PostgreSQL: {error}\n{server_log}") from None
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/{PG_DATABASE}"
     finally:

@@ -82,6 +82,7 @@ class _Canon:
         self._instants: dict[datetime, str] = {}
         self._data: dict[Any, str] = {}
         self._days: dict[date | None, str] = {}
+        self._parts: dict[tuple[Any, ...], tuple[str, str, str, str, str]] = {}
 
     def _instant(self, at: datetime) -> str:
         text = self._instants.get(at)
@@ -117,17 +118,34 @@ class _Canon:
         return text
 
     def text(self, r: Mapping[Any, Any], seq: int, prev_hash: str) -> str:
+        # A batch's records differ only in their agreement, key and place: the rest of
+        # the text is made once per distinct set of the other values.
+        same = (
+            r["actor"], r["at"], r.get("channel"), self._data_text(r["data"]),
+            r.get("effective_date"), r["entity"], r["from_state"], r.get("host"),
+            r.get("os_user"), r["reason"], r["role"], r["to_state"], r["trigger"],
+        )  # fmt: skip
+        parts = self._parts.get(same)
+        if parts is None:
+            if len(self._parts) > _MEMO_LIMIT:
+                self._parts.clear()
+            parts = self._parts[same] = self._around(r, same[3])
         return (
-            f'{{"actor":{_text(r["actor"])},"agreement_id":{_number(r["agreement_id"])},'
-            f'"at":{self._instant(r["at"])},"channel":{_text(r.get("channel"))},'
-            f'"data":{self._data_text(r["data"])},'
-            f'"effective_date":{self._day(r.get("effective_date"))},'
-            f'"entity":{_text(r["entity"])},"entity_key":{_text(r["entity_key"])},'
-            f'"from_state":{_text(r["from_state"])},"host":{_text(r.get("host"))},'
-            f'"os_user":{_text(r.get("os_user"))},"prev_hash":{_quoted(prev_hash)},'
-            f'"reason":{_text(r["reason"])},"role":{_text(r["role"])},'
-            f'"seq":{int(seq)},"to_state":{_text(r["to_state"])},'
-            f'"trigger":{_text(r["trigger"])}}}'
+            f"{parts[0]}{_number(r['agreement_id'])}{parts[1]}{_text(r['entity_key'])}"
+            f"{parts[2]}{_quoted(prev_hash)}{parts[3]}{int(seq)}{parts[4]}"
+        )
+
+    def _around(self, r: Mapping[Any, Any], data: str) -> tuple[str, str, str, str, str]:
+        """The text before, between and after a record's varying values."""
+        return (
+            f'{{"actor":{_text(r["actor"])},"agreement_id":',
+            f',"at":{self._instant(r["at"])},"channel":{_text(r.get("channel"))},'
+            f'"data":{data},"effective_date":{self._day(r.get("effective_date"))},'
+            f'"entity":{_text(r["entity"])},"entity_key":',
+            f',"from_state":{_text(r["from_state"])},"host":{_text(r.get("host"))},'
+            f'"os_user":{_text(r.get("os_user"))},"prev_hash":',
+            f',"reason":{_text(r["reason"])},"role":{_text(r["role"])},"seq":',
+            f',"to_state":{_text(r["to_state"])},"trigger":{_text(r["trigger"])}}}',
         )
 
     def hash(self, r: Mapping[Any, Any], seq: int, prev_hash: str) -> str:

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ..adapters import tables as t
+from ..adapters.bulk import insert_many
 from ..domain.reminders import Stage
-from .setwise import insert_new
 
 KEY = ("agreement_id", "kind", "subject_date", "stage")
 
@@ -32,7 +32,7 @@ def record(session: Session, notices: Sequence[Notice], *, as_of: date, now: dat
             "kind": n.stage.kind,
             "subject_date": n.subject_date,
             "stage": n.stage.stage,
-            "recipients": list(n.stage.recipients),
+            "recipients": n.stage.recipients,
             "facts": {k: _plain(v) for k, v in n.facts.items()},
             "state": "pending",
             "created_on": as_of,
@@ -42,7 +42,7 @@ def record(session: Session, notices: Sequence[Notice], *, as_of: date, now: dat
         for n in notices
     ]
     unique = {tuple(row[k] for k in KEY): row for row in rows}
-    return len(insert_new(session, t.notifications, list(unique.values()), KEY))
+    return insert_many(session, t.notifications, list(unique.values()), skip=KEY)
 
 
 def _plain(value: Any) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -354,7 +354,9 @@ def _blocked_notice(row: GateRow) -> Notice:
 def _per_party(stage: r.Stage, row: GateRow) -> r.Stage:
     """With several parties each has its own instalment on the same day: one notice each,
     with its own amount, to that party (routing reads `organisation_id`)."""
-    return replace(stage, stage=f"{stage.stage}_party_{row.organisation_id}")
+    return r.Stage(
+        stage.on, stage.kind, f"{stage.stage}_party_{row.organisation_id}", stage.recipients
+    )
 
 
 def _facts(row: GateRow) -> dict[str, Any]:

@@ -11,11 +11,11 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..adapters import tables as t
 from ..adapters.audit_chain import append as append_to_chain
+from ..adapters.bulk import insert_many
 from ..domain.machines import destination, sources
 from ..domain.roles import DEFAULT_ORIGIN, Origin
 
@@ -54,16 +54,6 @@ def still(column: sa.ColumnElement[Any], state: Any) -> sa.ColumnElement[bool]:
     return checked
 
 
-def diarienummer_of(session: Session, agreement_ids: Iterable[int]) -> dict[int, str]:
-    ids = sorted(set(agreement_ids))
-    found: dict[int, str] = {}
-    a = t.agreements
-    for part in chunks(ids):
-        rows = session.execute(sa.select(a.c.id, a.c.diarienummer).where(a.c.id.in_(part)))
-        found.update({row.id: row.diarienummer for row in rows})
-    return found
-
-
 def transition_rows(
     session: Session,
     table: sa.Table,
@@ -77,21 +67,28 @@ def transition_rows(
 ) -> list[Change]:
     """Move every row matching `condition` along `trigger`, from each source state."""
     dest = destination(entity, trigger)
-    agreement_col = table.c.id if table is t.agreements else table.c.agreement_id
-    found: list[tuple[int, str, str]] = []
+    a = t.agreements
+    agreement_col = a.c.id if table is a else table.c.agreement_id
+    # The agreement's diarienummer comes back with the changed row (a subquery in
+    # RETURNING): no second read of the agreements.
+    name = (
+        a.c.diarienummer
+        if table is a
+        else sa.select(a.c.diarienummer).where(a.c.id == agreement_col).scalar_subquery()
+    )
+    changes: list[Change] = []
     for source in sources(entity, trigger):
         stmt = (
             sa.update(table)
             .where(table.c.state == source, condition)
             .values(state=dest, version=table.c.version + 1, **(values or {}))
-            .returning(agreement_col, key)
+            .returning(agreement_col, name, key)
         )
-        found += [(row[0], str(row[1]), source.value) for row in session.execute(stmt)]
-    names = diarienummer_of(session, [row[0] for row in found])
-    return [
-        Change(agreement_id, names[agreement_id], entity, k, trigger, src, dest.value, reason)
-        for agreement_id, k, src in found
-    ]
+        changes += [
+            Change(row[0], row[1], entity, str(row[2]), trigger, source.value, dest.value, reason)
+            for row in session.execute(stmt)
+        ]
+    return changes
 
 
 def write_audit(
@@ -124,19 +121,4 @@ def write_audit(
         for c in changes
     ]
     append_to_chain(session, rows)  # hashed in this transaction, in insertion order
-    for part in chunks(rows):
-        session.execute(sa.insert(t.audit_log), list(part))
-
-
-def insert_new(
-    session: Session, table: sa.Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]
-) -> list[int]:
-    """Insert rows whose unique key is not there yet; return the ids actually inserted."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    if not rows:
-        return []
-    # One compiled statement, executed for many parameter sets ("insertmanyvalues"):
-    # a multi-VALUES literal would be recompiled for every batch.
-    stmt = insert(table).on_conflict_do_nothing(index_elements=list(keys)).returning(table.c.id)
-    return [row[0] for row in session.execute(stmt, list(rows))]
+    insert_many(session, t.audit_log, rows)

@@ -1,0 +1,91 @@
+"""Many rows into one table: one statement, compiled once per engine and column set,
+handed to the driver's `executemany`.
+
+SQLAlchemy's own executemany compiles nothing again either, but it builds a parameter
+dictionary per row through the compiled statement (about 25 µs a row: 40 % of a payout
+run that audits and notifies 100 000 changes). Here each row is one tuple, each value
+through its column type's bind processor (the same conversion SQLAlchemy applies), so the
+stored values are exactly what `sa.insert(table)` would store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    order: tuple[str, ...]  # the row keys, in the order of the statement's parameters
+    named: bool  # the driver takes a mapping per row (psycopg), not a tuple (sqlite3)
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+
+_cache: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], _Compiled] = {}
+
+
+def _compiled(
+    dialect: Dialect, table: sa.Table, columns: tuple[str, ...], skip: tuple[str, ...]
+) -> _Compiled:
+    key = (dialect.name, table.name, columns, skip)
+    found = _cache.get(key)
+    if found is not None:
+        return found
+    values = {name: sa.bindparam(name, type_=table.c[name].type) for name in columns}
+    if skip:
+        insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+        stmt: Any = insert(table).values(values).on_conflict_do_nothing(index_elements=list(skip))
+    else:
+        stmt = sa.insert(table).values(values)
+    compiled = stmt.compile(dialect=dialect)
+    order = tuple(compiled.positiontup or ()) if compiled.positional else columns
+    processors = tuple(table.c[name].type._cached_bind_processor(dialect) for name in order)
+    found = _cache[key] = _Compiled(str(compiled), order, not compiled.positional, processors)
+    return found
+
+
+def _memo(process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+    """`process`, converting a value object once per call: a batch's rows share their
+    JSON values (the run's data, a stage's recipients), which need not be serialised
+    again for every row. Keyed by identity, so only for the life of one `insert_many`
+    (its rows keep the objects alive)."""
+    if process is None:
+        return None
+    done: dict[int, Any] = {}
+
+    def once(value: Any) -> Any:
+        if not isinstance(value, dict | list | tuple):
+            return process(value)
+        key = id(value)
+        if key not in done:
+            done[key] = process(value)
+        return done[key]
+
+    return once
+
+
+def insert_many(
+    session: Session, table: sa.Table, rows: Sequence[dict[str, Any]], *, skip: Sequence[str] = ()
+) -> int:
+    """Insert `rows` (mappings with the same keys) in the session's transaction; with
+    `skip` (the columns of a unique key), a row whose key is stored already is left out.
+    Returns how many rows were inserted."""
+    if not rows:
+        return 0
+    connection = session.connection()
+    plan = _compiled(connection.dialect, table, tuple(rows[0]), tuple(skip))
+    pairs = tuple(zip(plan.order, [_memo(p) for p in plan.processors], strict=True))
+    params: list[Any]
+    if plan.named:
+        params = [{k: r[k] if p is None else p(r[k]) for k, p in pairs} for r in rows]
+    else:
+        params = [tuple(r[k] if p is None else p(r[k]) for k, p in pairs) for r in rows]
+    result = connection.exec_driver_sql(plan.sql, params)
+    return int(result.rowcount)

@@ -21,6 +21,7 @@ from ..domain.roles import DEFAULT_ORIGIN, Origin
 
 SYSTEM = "system"
 CHUNK = 500
+AUDIT_PART = 10_000  # audit rows built, chained and written at a time
 
 
 @dataclass(frozen=True)
@@ -100,25 +101,28 @@ def write_audit(
     origin: Origin = DEFAULT_ORIGIN,
 ) -> None:
     data = {"as_of": as_of.isoformat()}
-    rows = [
-        {
-            "at": now,
-            "actor": SYSTEM,
-            "role": SYSTEM,
-            "agreement_id": c.agreement_id,
-            "entity": c.entity,
-            "entity_key": c.key,
-            "trigger": c.trigger,
-            "from_state": c.from_state,
-            "to_state": c.to_state,
-            "reason": c.reason,
-            "data": data,
-            "channel": origin.channel,
-            "os_user": origin.os_user,
-            "host": origin.host,
-            "effective_date": as_of,
-        }
-        for c in changes
-    ]
-    append_to_chain(session, rows)  # hashed in this transaction, in insertion order
-    insert_many(session, t.audit_log, rows)
+    # In parts, so that a run of 100 000 changes never holds all its audit rows at once;
+    # each part is chained after the one before, in the same transaction.
+    for part in chunks(changes, AUDIT_PART):
+        rows = [
+            {
+                "at": now,
+                "actor": SYSTEM,
+                "role": SYSTEM,
+                "agreement_id": c.agreement_id,
+                "entity": c.entity,
+                "entity_key": c.key,
+                "trigger": c.trigger,
+                "from_state": c.from_state,
+                "to_state": c.to_state,
+                "reason": c.reason,
+                "data": data,
+                "channel": origin.channel,
+                "os_user": origin.os_user,
+                "host": origin.host,
+                "effective_date": as_of,
+            }
+            for c in part
+        ]
+        append_to_chain(session, rows)  # hashed in this transaction, in insertion order
+        insert_many(session, t.audit_log, rows)

@@ -14,21 +14,22 @@ imported first.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from flow_support import free_port, using_server
+from flow_support import using_server
+from prefect_servers import (
+    PrefectServer,
+    drain_prefect_workers,
+    start_server,
+    stop_server,
+    wait_healthy,
+)
 
 HERE = Path(__file__).resolve().parent
 
@@ -41,94 +42,6 @@ SERVER_STARTUP_SECONDS = 180
 
 
 # --- the Prefect server -----------------------------------------------------------------
-
-
-@dataclass
-class PrefectServer:
-    url: str  # the dashboard
-    api_url: str
-    port: int
-    home: Path
-    log: Path
-    process: subprocess.Popen[bytes]
-
-    def log_tail(self, lines: int = 40) -> str:
-        if not self.log.exists():
-            return "(no server log)"
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-
-def _start_server(folder: Path) -> PrefectServer:
-    port = free_port()
-    home = folder / "home"
-    home.mkdir(parents=True, exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "IOP_"))}
-    env.update(
-        PREFECT_HOME=str(home),
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        # `--port` alone would leave the dashboard calling the API on port 4200.
-        PREFECT_SERVER_API_HOST="127.0.0.1",
-        PREFECT_SERVER_API_PORT=str(port),
-        PREFECT_SERVER_LOGGING_LEVEL="WARNING",
-    )
-    log = folder / "server.log"
-    with open(log, "ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "server", "start"]
-            + ["--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    url = f"http://127.0.0.1:{port}"
-    return PrefectServer(url, f"{url}/api", port, home, log, process)
-
-
-def _wait_healthy(server: PrefectServer, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            pytest.fail(
-                f"the Prefect server exited ({server.process.returncode}); log {server.log}:\n"
-                + server.log_tail(),
-                pytrace=False,
-            )
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(f"{server.api_url}/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        time.sleep(0.5)
-    pytest.fail(
-        f"the Prefect server did not answer /api/health within {timeout:.0f} s; "
-        f"log {server.log}:\n{server.log_tail()}",
-        pytrace=False,
-    )
-
-
-def _drain_prefect_workers() -> None:
-    """Send the logs and events still queued in this process while the server is up (at
-    exit Prefect would retry against a stopped server for a minute)."""
-    if "prefect" not in sys.modules:
-        return
-    from prefect.events.worker import EventsWorker
-    from prefect.logging.handlers import APILogWorker
-
-    for worker in (APILogWorker, EventsWorker):
-        with contextlib.suppress(RuntimeError):
-            worker.drain_all(timeout=30)
-
-
-def _stop_server(server: PrefectServer) -> None:
-    process = server.process
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    shutil.rmtree(server.home, ignore_errors=True)  # its database; the log stays
 
 
 _STARTED: dict[str, PrefectServer] = {}
@@ -149,7 +62,7 @@ def pytest_collection_modifyitems(
         return
     if any(_needs_server(i) for i in ours) and "server" not in _STARTED:
         folder = Path(tempfile.mkdtemp(prefix="iop-prefect-server-"))
-        _STARTED["server"] = _start_server(folder)
+        _STARTED["server"] = start_server(folder)
     mine = set(ours)
     first = next(n for n, item in enumerate(items) if item in mine)
     reordered = [i for i in ours if not _needs_server(i)] + [i for i in ours if _needs_server(i)]
@@ -160,7 +73,7 @@ def pytest_collection_modifyitems(
 def pytest_unconfigure(config: pytest.Config) -> None:
     server = _STARTED.pop("server", None)
     if server is not None:  # never asked for (e.g. an early failure): still stop it
-        _stop_server(server)
+        stop_server(server)
     shutil.rmtree(_CLIENT_HOME, ignore_errors=True)
 
 
@@ -169,15 +82,15 @@ def prefect_server() -> Iterator[PrefectServer]:
     """A real Prefect server (API and dashboard) on a free loopback port."""
     server = _STARTED.get("server")
     if server is None:
-        server = _STARTED["server"] = _start_server(
+        server = _STARTED["server"] = start_server(
             Path(tempfile.mkdtemp(prefix="iop-prefect-server-"))
         )
     try:
-        _wait_healthy(server, SERVER_STARTUP_SECONDS)
+        wait_healthy(server, SERVER_STARTUP_SECONDS)
         yield server
     finally:
-        _drain_prefect_workers()
-        _stop_server(server)
+        drain_prefect_workers()
+        stop_server(server)
         _STARTED.pop("server", None)
         sys.stderr.write(f"\nPrefect server log (shutdown noise included): {server.log}\n")
 

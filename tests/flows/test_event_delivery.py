@@ -14,13 +14,7 @@ the burst test sends more than that. A traceback in a server's log fails the tes
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import subprocess
-import sys
 import time
-import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -43,6 +37,13 @@ from flow_support import (
     product_database,
     using_server,
     wait_for_log,
+)
+from prefect_servers import (
+    PrefectServer,
+    drain_prefect_workers,
+    start_server,
+    stop_server,
+    wait_healthy,
 )
 from service_runs import build
 
@@ -143,65 +144,18 @@ def release_payouts(db: Database) -> list[Any]:
 # --- a Prefect server of this module's own --------------------------------------------
 
 
-@dataclass
-class OwnServer:
-    api_url: str
-    log: Path
-    process: subprocess.Popen[bytes]
-
-
 @pytest.fixture(scope="module")
-def lossy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnServer]:
-    folder = tmp_path_factory.mktemp("lossy-prefect")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "IOP_"))}
-    env.update(
-        PREFECT_HOME=str(folder / "home"),
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_SERVER_API_HOST="127.0.0.1",
-        PREFECT_SERVER_API_PORT=str(port),
-        PREFECT_SERVER_LOGGING_LEVEL="WARNING",
-        **LOSSY,
-    )
-    log = folder / "server.log"
-    with open(log, "ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "server", "start"]
-            + ["--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    server = OwnServer(f"http://127.0.0.1:{port}/api", log, process)
+def lossy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
+    server = start_server(tmp_path_factory.mktemp("lossy-prefect"), LOSSY)
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert process.poll() is None, log.read_text(errors="replace")[-3000:]
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{server.api_url}/health", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            assert time.monotonic() < deadline, "the lossy Prefect server did not start"
-            time.sleep(0.5)
+        wait_healthy(server, 180)
         yield server
     finally:
         # Prefect's background senders of this process (events, logs) keep one worker per
         # server: stop the ones bound to this server while it still answers, or they
-        # retry against it and hold up the others (conftest.py does the same at the end).
-        from prefect.events.worker import EventsWorker
-        from prefect.logging.handlers import APILogWorker
-
-        for worker in (APILogWorker, EventsWorker):
-            with contextlib.suppress(RuntimeError):
-                worker.drain_all(timeout=30)
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        # retry against it and hold up the others.
+        drain_prefect_workers()
+        stop_server(server)
 
 
 # --- the rule ---------------------------------------------------------------------------
@@ -343,7 +297,7 @@ def test_the_summary_of_a_payout_run_counts_what_it_released(
 
 
 def test_the_cursor_stays_while_the_server_is_unreachable_and_all_arrives_once_later(
-    prefect_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    prefect_server: PrefectServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = new_database(f"sqlite:///{tmp_path / 'iop.db'}")
     sweep_service(db, as_of=PAYOUT_DAY, now=now())
@@ -373,7 +327,7 @@ def test_the_cursor_stays_while_the_server_is_unreachable_and_all_arrives_once_l
 
 
 def test_events_the_server_drops_are_reported_and_go_out_with_the_next_publish(
-    lossy_server: OwnServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    lossy_server: PrefectServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = f"sqlite:///{tmp_path / 'iop.db'}"
     build(url, tmp_path, copies=30, times=100)  # 3,400 agreements

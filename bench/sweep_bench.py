@@ -539,6 +539,8 @@ def main(argv: list[str]) -> int:
         db.upgrade()
         db.mark_sandbox("bench/sweep_bench.py: payout days of years to come")
         build(db, int(argv[1]))
+        # A database in use has its planner statistics (autovacuum keeps them on PostgreSQL).
+        db.refresh_statistics()
         db.dispose()
         return 0
     if argv and argv[0] == "--runs":

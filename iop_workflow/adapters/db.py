@@ -160,6 +160,26 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
 
+    def refresh_statistics(self, *names: str) -> None:
+        """Bring the planner's statistics of the tables `names` (all when none) up to date.
+
+        PostgreSQL plans by statistics that autovacuum refreshes only a minute or so after
+        a bulk change. A plan made on the old figures can be ruinous: after a payout run
+        that blocked 20,000 payouts, the portfolio's "first blocked payouts" query took
+        7 s instead of 20 ms, walking every blocked payout once per agreement. SQLite's
+        planner keeps no statistics unless ANALYZE was run; nothing to do there.
+        """
+        if self.dialect != "postgresql":
+            return
+        known = tables.metadata.tables
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ValueError(f"no such table: {', '.join(unknown)}")
+        # ANALYZE takes a sample (30,000 rows a table by default): a fraction of a second.
+        statement = "ANALYZE" + ("" if not names else " " + ", ".join(names))
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql(statement)
+
     def mark_sandbox(self, why: str) -> None:
         """Make this a sandbox database, whose clock may move (iop_workflow/clock.py);
         a database already marked stays as it is.

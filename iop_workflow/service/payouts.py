@@ -45,7 +45,7 @@ from ..domain.states import (
 )
 from ..policies import load_policy, preset_names
 from .outbox import Notice, record
-from .setwise import SYSTEM, Change, chunks, still, write_audit
+from .setwise import SYSTEM, Change, after_bulk_change, chunks, still, write_audit
 from .system_day import refuse_future
 
 
@@ -402,7 +402,9 @@ def payout_run(
     never released before its due date as the system counts days (system_day.py)."""
     with db.write() as session:
         refuse_future(session, as_of, record="payout-run", clock=clock)
-        return run_payouts(session, as_of=as_of, now=now, origin=origin)
+        result = run_payouts(session, as_of=as_of, now=now, origin=origin)
+    after_bulk_change(db, result.changes, ("payouts",))
+    return result
 
 
 def list_payouts(

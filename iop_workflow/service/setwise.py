@@ -16,12 +16,18 @@ from sqlalchemy.orm import Session
 from ..adapters import tables as t
 from ..adapters.audit_chain import append as append_to_chain
 from ..adapters.bulk import insert_many
+from ..adapters.db import Database
 from ..domain.machines import destination, sources
 from ..domain.roles import DEFAULT_ORIGIN, Origin
 
 SYSTEM = "system"
 CHUNK = 500
 AUDIT_PART = 10_000  # audit rows built, chained and written at a time
+# A run that changed this many rows refreshes the statistics of the tables it changed:
+# the next query (the run's summary, the portfolio) is planned on what is there now.
+BULK_CHANGE = 1_000
+# What a run writes besides the rows it changes.
+RUN_WRITES = ("audit_log", "notifications")
 
 
 @dataclass(frozen=True)
@@ -126,3 +132,10 @@ def write_audit(
         ]
         append_to_chain(session, rows)  # hashed in this transaction, in insertion order
         insert_many(session, t.audit_log, rows)
+
+
+def after_bulk_change(db: Database, changes: Sequence[Change], tables: Sequence[str]) -> None:
+    """After the run's commit: when it changed many rows, refresh the planner's view of
+    `tables` and of what every run writes (Database.refresh_statistics)."""
+    if len(changes) >= BULK_CHANGE:
+        db.refresh_statistics(*tables, *RUN_WRITES)

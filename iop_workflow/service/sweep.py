@@ -26,8 +26,11 @@ from ..domain.roles import DEFAULT_ORIGIN, Origin
 from ..domain.states import LIVE_AGREEMENT, RENEWABLE_AGREEMENT, UNSUBMITTED_FOLLOW_UP
 from ..policies import load_policy, preset_names
 from .outbox import Notice, record
-from .setwise import Change, transition_rows, write_audit
+from .setwise import Change, after_bulk_change, transition_rows, write_audit
 from .system_day import refuse_future
+
+# The tables whose rows the sweep moves from state to state.
+SWEPT_TABLES = ("agreements", "follow_ups", "repayment_claims")
 
 
 @dataclass
@@ -120,7 +123,9 @@ def daily_sweep(
     """The sweep of `as_of`, which may not be after the system's day (system_day.py)."""
     with db.write() as session:
         refuse_future(session, as_of, record="daily-sweep", clock=clock)
-        return sweep(session, as_of=as_of, now=now, origin=origin)
+        result = sweep(session, as_of=as_of, now=now, origin=origin)
+    after_bulk_change(db, result.changes, SWEPT_TABLES)
+    return result
 
 
 def report_reminders(session: Session, as_of: date) -> list[Notice]:

@@ -51,18 +51,15 @@ def _compiled(
     return found
 
 
-def _memo(process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
-    """`process`, converting a value object once per call: a batch's rows share their
-    JSON values (the run's data, a stage's recipients), which need not be serialised
-    again for every row. Keyed by identity, so only for the life of one `insert_many`
-    (its rows keep the objects alive)."""
-    if process is None:
-        return None
+def _memo(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`process`, converting each value object once per call: a batch's rows share many
+    of their values (the run's time and day, its data, a stage's recipients), which need
+    not go through a type's conversion again for every row. Keyed by identity, so only
+    for the life of one `insert_many` (its rows keep the objects alive, and a
+    conversion depends on nothing but the value)."""
     done: dict[int, Any] = {}
 
     def once(value: Any) -> Any:
-        if not isinstance(value, dict | list | tuple):
-            return process(value)
         key = id(value)
         if key not in done:
             done[key] = process(value)
@@ -81,11 +78,15 @@ def insert_many(
         return 0
     connection = session.connection()
     plan = _compiled(connection.dialect, table, tuple(rows[0]), tuple(skip))
-    pairs = tuple(zip(plan.order, [_memo(p) for p in plan.processors], strict=True))
-    params: list[Any]
-    if plan.named:
-        params = [{k: r[k] if p is None else p(r[k]) for k, p in pairs} for r in rows]
-    else:
-        params = [tuple(r[k] if p is None else p(r[k]) for k, p in pairs) for r in rows]
+    # Only the columns whose type converts its values are touched value by value; the
+    # rest are taken as they are, all at once.
+    converted = [(i, _memo(p)) for i, p in enumerate(plan.processors) if p is not None]
+    order = plan.order
+    params: list[Any] = []
+    for r in rows:
+        row: list[Any] = [r[k] for k in order]
+        for i, process in converted:
+            row[i] = process(row[i])
+        params.append(dict(zip(order, row, strict=True)) if plan.named else tuple(row))
     result = connection.exec_driver_sql(plan.sql, params)
     return int(result.rowcount)

@@ -83,6 +83,7 @@ class _Canon:
         self._data: dict[Any, str] = {}
         self._days: dict[date | None, str] = {}
         self._parts: dict[tuple[Any, ...], tuple[str, str, str, str, str]] = {}
+        self._last_data: tuple[object, str] = (object(), "")
 
     def _instant(self, at: datetime) -> str:
         text = self._instants.get(at)
@@ -93,6 +94,16 @@ class _Canon:
         return text
 
     def _data_text(self, data: Mapping[Any, Any]) -> str:
+        # A batch hands every record the same data object: the text of the last one is
+        # kept with the object itself (compared by identity: a batch is chained without
+        # its data changing in between).
+        if data is self._last_data[0]:
+            return self._last_data[1]
+        text = self._data_text_of(data)
+        self._last_data = (data, text)
+        return text
+
+    def _data_text_of(self, data: Mapping[Any, Any]) -> str:
         # Keyed by the items and their types (1, 1.0 and True are equal, their JSON is
         # not). Anything else (nested values, keys that are not strings) is rendered as
         # the database hands it back: after a JSON round trip, which makes keys strings.

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -56,6 +57,11 @@ from .setwise import (
 )
 from .system_day import refuse_future
 
+PAYOUT_PART = 10_000  # open payouts decided, changed and recorded at a time
+# Payouts picked by id per statement: bounded by SQLite's 32,766 parameters, as the gate's
+# query names the ids three times.
+BY_ID = 5_000
+
 
 @dataclass(frozen=True)
 class GateRow:
@@ -71,7 +77,7 @@ class GateRow:
     municipality: str
     block: GateBlock | None  # None: the gate holds
 
-    @property
+    @cached_property
     def reason(self) -> str | None:
         return None if self.block is None else self.block.reason
 
@@ -183,7 +189,7 @@ def gate_rows(
     if payout_ids is not None:
         found = [
             row
-            for part in chunks(sorted(payout_ids))
+            for part in chunks(sorted(payout_ids), BY_ID)
             for row in _gate_rows(session, due_from, due_to, agreement_ids, part)
         ]
         return sorted(found, key=lambda g: (g.due_on, g.payout_id))
@@ -256,10 +262,59 @@ def run_payouts(
     origin: Origin = DEFAULT_ORIGIN,
 ) -> PayoutRunResult:
     """Inside the caller's transaction: decide every due payout on `as_of`, audited as
-    coming through `origin` (the flows pass FLOW_ORIGIN)."""
+    coming through `origin` (the flows pass FLOW_ORIGIN).
+
+    In parts of about PAYOUT_PART payouts, each decided, changed, audited and noticed
+    before the next is read: a run over 225,000 payouts never holds all their gate rows,
+    notices and audit rows at once. All parts are in the one transaction."""
     result = PayoutRunResult(as_of)
     due_to = PAYOUT_DUE.latest_value(as_of)
-    rows = gate_rows(session, due_from=None, due_to=due_to, agreement_ids=agreement_ids)
+    for part in _parts(session, due_from=None, due_to=due_to, agreement_ids=agreement_ids):
+        # The part's ids already keep to `agreement_ids`.
+        rows = gate_rows(session, due_from=None, due_to=due_to, payout_ids=part)
+        changes, notices = _decide(session, rows, as_of)
+        write_audit(session, changes, now=now, as_of=as_of, origin=origin)
+        result.notifications += record(session, notices, as_of=as_of, now=now)
+        result.changes += changes
+    result.notifications += record_warnings(session, as_of=as_of, now=now)
+    return result
+
+
+def _parts(
+    session: Session,
+    *,
+    due_from: date | None,
+    due_to: date,
+    agreement_ids: Iterable[int] | None,
+) -> Iterator[list[int]]:
+    """The ids of the open payouts due from `due_from` to `due_to`, in parts of about
+    PAYOUT_PART. An agreement's payouts are never split between parts: notices with the
+    same key (outbox.record keeps the last) meet in one part, as they did in one run."""
+    p = t.payouts
+    picked = [p.c.state.in_(sorted(OPEN_PAYOUT)), p.c.due_on <= due_to]
+    if due_from is not None:
+        picked.append(p.c.due_on >= due_from)
+    if agreement_ids is not None:
+        picked.append(p.c.agreement_id.in_(list(agreement_ids)))
+    query = sa.select(p.c.agreement_id, p.c.id).where(*picked).order_by(p.c.agreement_id, p.c.id)
+    part: list[int] = []
+    last_agreement = None
+    for agreement_id, payout_id in session.execute(query):
+        if len(part) >= PAYOUT_PART and agreement_id != last_agreement:
+            yield part
+            part = []
+        part.append(payout_id)
+        last_agreement = agreement_id
+    if part:
+        yield part
+
+
+def _decide(
+    session: Session, rows: Sequence[GateRow], as_of: date
+) -> tuple[list[Change], list[Notice]]:
+    """Release the `rows` whose gate holds, block the others with their reason: the
+    changes made and the notices they call for."""
+    changes: list[Change] = []
     by_id = {row.payout_id: row for row in rows}
     releasable: dict[PayoutState, list[int]] = defaultdict(list)
     for row in rows:
@@ -267,7 +322,7 @@ def run_payouts(
             releasable[row.state].append(row.payout_id)
     p = t.payouts
     for source, ids in releasable.items():
-        for part in chunks(ids):
+        for part in chunks(ids, BY_ID):
             stmt = (
                 sa.update(p)
                 .where(p.c.id.in_(part), still(p.c.state, source))
@@ -282,7 +337,7 @@ def run_payouts(
             )
             for (payout_id,) in session.execute(stmt):
                 row = by_id[payout_id]
-                result.changes.append(
+                changes.append(
                     Change(
                         row.agreement_id,
                         row.diarienummer,
@@ -315,7 +370,7 @@ def run_payouts(
     ):
         for reason, ids in by_reason.items():
             for row in _blocked(session, by_id, ids, reason, source):
-                result.changes.append(
+                changes.append(
                     Change(
                         row.agreement_id,
                         row.diarienummer,
@@ -329,10 +384,7 @@ def run_payouts(
                 )
                 if source is PayoutState.PLANNED:
                     notices.append(_blocked_notice(row))
-    write_audit(session, result.changes, now=now, as_of=as_of, origin=origin)
-    notices += payout_warnings(session, as_of=as_of)
-    result.notifications = record(session, notices, as_of=as_of, now=now)
-    return result
+    return changes, notices
 
 
 def _blocked(
@@ -346,7 +398,7 @@ def _blocked(
     payout already blocked is changed only while its stored reason still differs, so that
     a concurrent run that moved it first leaves this one nothing to record."""
     p = t.payouts
-    for part in chunks(ids):
+    for part in chunks(ids, BY_ID):
         where = [p.c.id.in_(part), still(p.c.state, source)]
         if source is PayoutState.BLOCKED:
             where.append(p.c.blocked_reason.is_distinct_from(reason))
@@ -385,15 +437,22 @@ def _facts(row: GateRow) -> dict[str, Any]:
     }
 
 
-def payout_warnings(session: Session, *, as_of: date) -> list[Notice]:
-    """Payouts due soon whose gate does not hold: warn before they are blocked."""
+def record_warnings(session: Session, *, as_of: date, now: datetime) -> int:
+    """Warn before they are blocked of payouts due soon whose gate does not hold, in parts
+    as the run decides; how many warnings were new."""
     longest = max(load_policy(k).payout_warning_days_before for k in preset_names())
-    rows = gate_rows(
-        session,
-        due_from=as_of + timedelta(days=1),
-        due_to=as_of + timedelta(days=longest),
-        agreement_ids=None,
-    )
+    due_from, due_to = as_of + timedelta(days=1), as_of + timedelta(days=longest)
+    stored = 0
+    for part in _parts(session, due_from=due_from, due_to=due_to, agreement_ids=None):
+        rows = gate_rows(
+            session, due_from=due_from, due_to=due_to, agreement_ids=None, payout_ids=part
+        )
+        stored += record(session, payout_warnings(rows, as_of=as_of), as_of=as_of, now=now)
+    return stored
+
+
+def payout_warnings(rows: Iterable[GateRow], *, as_of: date) -> list[Notice]:
+    """Of `rows`, those due soon whose gate does not hold: warn before they are blocked."""
     notices = []
     for row in rows:
         stage = r.payout_warning(row.due_on, as_of, load_policy(row.municipality))

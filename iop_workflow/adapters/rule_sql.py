@@ -4,6 +4,10 @@ A rule is compiled into `column <= bound`, the bound computed once per run in Py
 from the rule itself: the query stays set-wise and index-friendly and no SQL restates
 the rule. A rule that depends on the policy becomes one such comparison per distinct
 bound among the presets, each limited to the municipalities giving that bound.
+
+The payout gate (`gate.decide`) is here as one CASE over the same facts, so that a
+payout run releases what may be paid in one UPDATE; tests/integration/test_gate_sql.py proves
+that the two answer alike on every combination of facts.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..domain.due_rules import DueRule
-from ..domain.gate import GATE_YEAR_OFFSET
+from ..domain.gate import GATE_YEAR_OFFSET, PAYING_STATES, GateKind
 from ..domain.policy import Policy
+from ..domain.states import FollowUpState
 
 
 def due_condition(
@@ -47,3 +52,28 @@ def gate_year(covers_from: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     """The follow-up year a payout covering from `covers_from` depends on (gate.py)."""
     year: sa.ColumnElement[Any] = sa.extract("year", covers_from) + GATE_YEAR_OFFSET
     return year
+
+
+def gate_kind(
+    *,
+    agreement_state: sa.ColumnElement[Any],
+    approved: sa.ColumnElement[bool],
+    unsigned: sa.ColumnElement[bool],
+    covers_from: sa.ColumnElement[Any],
+    origin_year: sa.ColumnElement[Any],
+    follow_up_state: sa.ColumnElement[Any],
+) -> sa.ColumnElement[Any]:
+    """`gate.decide`'s kind of block (a GateKind value), NULL where the gate holds: the
+    same questions in the same order. `unsigned`: some party has not signed the gate's
+    period; `follow_up_state`: NULL when the gate year's follow-up does not exist."""
+    year = gate_year(covers_from)
+    kind: sa.ColumnElement[Any] = sa.case(
+        (agreement_state.not_in(sorted(PAYING_STATES)), GateKind.NOT_PAYING.value),
+        (sa.not_(approved), GateKind.NO_DECISION.value),
+        (unsigned, GateKind.NOT_SIGNED.value),
+        (year < origin_year, sa.null()),
+        (follow_up_state.is_(None), GateKind.FOLLOW_UP_MISSING.value),
+        (follow_up_state != FollowUpState.APPROVED.value, GateKind.FOLLOW_UP_NOT_APPROVED.value),
+        else_=sa.null(),
+    )
+    return kind

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from ..adapters import tables as t
 from ..adapters.db import Database, Repository
+from ..adapters.rule_sql import gate_kind
 from ..adapters.rule_sql import gate_year as rule_gate_year
 from ..clock import Clock
 from ..domain import reminders as r
@@ -92,11 +93,12 @@ class PayoutRunResult:
         return sum(1 for c in self.changes if c.trigger == trigger)
 
 
-def _approved() -> sa.ColumnElement[bool]:
-    """Whether the agreement has the approving decision the gate asks for."""
-    a, d = t.agreements, t.decisions
+def _approved(agreement_id: sa.ColumnElement[Any] | None = None) -> sa.ColumnElement[bool]:
+    """Whether the agreement (`agreement_id`, the agreements' own by default) has the
+    approving decision the gate asks for."""
+    d = t.decisions
     return sa.exists().where(
-        d.c.agreement_id == a.c.id,
+        d.c.agreement_id == (t.agreements.c.id if agreement_id is None else agreement_id),
         d.c.period_no == GATE_PERIOD,
         d.c.outcome == DecisionOutcome.APPROVED,
         d.c.kind.in_(sorted(approving_kinds(GATE_PERIOD))),
@@ -269,7 +271,13 @@ def run_payouts(
     notices and audit rows at once. All parts are in the one transaction."""
     result = PayoutRunResult(as_of)
     due_to = PAYOUT_DUE.latest_value(as_of)
-    for part in _parts(session, due_from=None, due_to=due_to, agreement_ids=agreement_ids):
+    ids = None if agreement_ids is None else list(agreement_ids)
+    # What may be paid is released in one UPDATE per source state; only what stays
+    # closed is read into Python, for its reason and its notice.
+    released = _release_where_gate_holds(session, as_of=as_of, due_to=due_to, agreement_ids=ids)
+    write_audit(session, released, now=now, as_of=as_of, origin=origin)
+    result.changes += released
+    for part in _parts(session, due_from=None, due_to=due_to, agreement_ids=ids):
         # The part's ids already keep to `agreement_ids`.
         rows = gate_rows(session, due_from=None, due_to=due_to, payout_ids=part)
         changes, notices = _decide(session, rows, as_of)
@@ -278,6 +286,92 @@ def run_payouts(
         result.changes += changes
     result.notifications += record_warnings(session, as_of=as_of, now=now)
     return result
+
+
+def _release_where_gate_holds(
+    session: Session, *, as_of: date, due_to: date, agreement_ids: list[int] | None
+) -> list[Change]:
+    """Release every open payout due by `due_to` whose gate holds, the gate asked in SQL
+    (rule_sql.gate_kind, the domain's `decide` as one CASE) of each payout's row."""
+    p, a = t.payouts, t.agreements
+    diarienummer = sa.select(a.c.diarienummer).where(a.c.id == p.c.agreement_id)
+    changes: list[Change] = []
+    for source in sorted(OPEN_PAYOUT):
+        picked = [p.c.state == source, p.c.due_on <= due_to, _gate_kind_of_payout().is_(None)]
+        if agreement_ids is not None:
+            picked.append(p.c.agreement_id.in_(agreement_ids))
+        stmt = (
+            sa.update(p)
+            .where(*picked)
+            .values(
+                state=PayoutState.RELEASED,
+                released_on=as_of,
+                released_by=SYSTEM,
+                blocked_reason=None,
+                version=p.c.version + 1,
+            )
+            .returning(p.c.agreement_id, diarienummer.scalar_subquery(), p.c.id)
+        )
+        changes += [
+            Change(
+                agreement_id,
+                name,
+                "payout",
+                str(payout_id),
+                "release_payout",
+                source.value,
+                PayoutState.RELEASED.value,
+                "gate holds",
+            )
+            for agreement_id, name, payout_id in session.execute(stmt)
+        ]
+    return changes
+
+
+def _gate_kind_of_payout() -> sa.ColumnElement[Any]:
+    """The gate's kind of block for the payout row being updated (NULL: it holds), each
+    fact read by its agreement's id, as `gate_rows` reads them by join."""
+    p, a, f = t.payouts, t.agreements, t.follow_ups
+
+    def of_agreement(column: sa.ColumnElement[Any]) -> sa.ScalarSelect[Any]:
+        return sa.select(column).where(a.c.id == p.c.agreement_id).scalar_subquery()
+
+    follow_up_state = (
+        sa.select(f.c.state)
+        .where(f.c.agreement_id == p.c.agreement_id, f.c.year == rule_gate_year(p.c.covers_from))
+        .scalar_subquery()
+    )
+    return gate_kind(
+        agreement_state=of_agreement(a.c.state),
+        approved=_approved(p.c.agreement_id),
+        unsigned=_unsigned(p.c.agreement_id),
+        covers_from=p.c.covers_from,
+        origin_year=sa.extract("year", of_agreement(sa.func.coalesce(a.c.first_start, a.c.start))),
+        follow_up_state=follow_up_state,
+    )
+
+
+def _unsigned(agreement_id: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+    """Whether a party of the agreement (the municipality, or an organisation) has not
+    signed the gate's period: `unsigned_parties` as a condition."""
+    ap, o, s = t.agreement_parties, t.organisations, t.signatures
+
+    def signed(party: sa.ColumnElement[Any]) -> sa.Exists:
+        # Correlated past the EXISTS it sits in, to the payout row of the UPDATE.
+        return (
+            sa.exists()
+            .where(
+                s.c.agreement_id == agreement_id, s.c.party == party, s.c.period_no == GATE_PERIOD
+            )
+            .correlate_except(s)
+        )
+
+    organisation_unsigned = (
+        sa.exists()
+        .select_from(ap.join(o, o.c.id == ap.c.organisation_id))
+        .where(ap.c.agreement_id == agreement_id, ~signed(o.c.organisationsnummer))
+    )
+    return sa.or_(~signed(sa.literal(MUNICIPALITY_PARTY)), organisation_unsigned)
 
 
 def _parts(

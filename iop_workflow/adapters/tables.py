@@ -263,6 +263,36 @@ payouts = sa.Table(
     sa.Index("ix_payouts_state_due_on", "state", "due_on"),
 )
 
+# The money of the payouts per municipality, year of `due_on` and state: the sum and the
+# count that adapters/payout_money.py's `summed` GROUP BY gives, kept equal to it by the
+# database's triggers (migration 0012) whatever statement changes a payout, so the
+# portfolio reads a few rows instead of summing every payout. A group with no payout
+# has no row.
+payout_money = sa.Table(
+    "payout_money",
+    metadata,
+    sa.Column("municipality", sa.String(L.MUNICIPALITY), primary_key=True),
+    sa.Column("year", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("state", enum_of(st.PayoutState), primary_key=True),
+    money_column("amount_ore"),
+    sa.Column("payouts", sa.Integer, nullable=False),
+)
+
+# PostgreSQL only (empty on SQLite): what a transaction changed in `payout_money`, one
+# row per statement and group, folded into it when the transaction commits (so no
+# transaction holds a totals row from its first change to its commit). Never holds a
+# committed row.
+payout_money_pending = sa.Table(
+    "payout_money_pending",
+    metadata,
+    id_column(),
+    sa.Column("municipality", sa.String(L.MUNICIPALITY), nullable=False),
+    sa.Column("year", sa.Integer, nullable=False),
+    sa.Column("state", enum_of(st.PayoutState), nullable=False),
+    money_column("amount_ore"),
+    sa.Column("payouts", sa.Integer, nullable=False),
+)
+
 repayment_claims = sa.Table(
     "repayment_claims",
     metadata,

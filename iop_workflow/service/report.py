@@ -7,13 +7,14 @@ reports become public documents.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
+from ..adapters import payout_money
 from ..adapters import tables as t
 from ..adapters.db import Database
 from ..adapters.rule_sql import due_condition
@@ -84,21 +85,45 @@ class Portfolio:
     audit: AuditVerdict | None = None  # `iop audit verify` of the whole trail
 
 
+# A state column, the states to read, and the rows' sort key in the list's order.
+EachState = tuple[sa.ColumnElement[Any], Iterable[str], Callable[[Any], Any]]
+
+
 def _first_rows(
     session: Any,
     query: sa.Select[Any],
     municipality: sa.ColumnElement[Any],
     municipalities: Iterable[str],
     *order: sa.ColumnElement[Any],
+    each: EachState | None = None,
 ) -> list[Any]:
     """`query`'s first LISTED_ROWS rows of each municipality in `order`: one query each,
     read through the index that gives that order and stopped at the limit. The overall
-    list's first rows are among them, so nothing more is read."""
+    list's first rows are among them, so nothing more is read. `each`: see
+    `_first_of_each`."""
     rows: list[Any] = []
     for name in sorted(municipalities):
-        picked = query.where(municipality == name).order_by(*order).limit(LISTED_ROWS)
-        rows += session.execute(picked).all()
+        picked = query.where(municipality == name)
+        if each is None:
+            rows += session.execute(picked.order_by(*order).limit(LISTED_ROWS)).all()
+        else:
+            rows += _first_of_each(session, picked, order, each)
     return rows
+
+
+def _first_of_each(
+    session: Any, query: sa.Select[Any], order: Sequence[sa.ColumnElement[Any]], each: EachState
+) -> list[Any]:
+    """`query`'s first LISTED_ROWS rows in `order`, each state's read apart and merged.
+    With `state IN (...)` an index on (state, day) gives no single order: the database
+    read and sorted every matching row (150,000 open payouts in the next 90 days at
+    100,000 agreements); for one state it reads the rows in order and stops."""
+    column, states, key = each
+    merged: list[Any] = []
+    for state in sorted(states):
+        part = query.where(column == state).order_by(*order).limit(LISTED_ROWS)
+        merged += session.execute(part).all()
+    return sorted(merged, key=key)[:LISTED_ROWS]
 
 
 def _totals(
@@ -194,21 +219,14 @@ def portfolio(
 
         _deadlines(session, scopes, places, as_of, horizon)
 
-        money = (
-            sa.select(
-                sa.extract("year", p.c.due_on).label("year"),
-                p.c.state,
-                a.c.municipality,
-                sa.func.sum(p.c.amount_ore),
-                sa.func.count(),
-            )
-            .join(a, a.c.id == p.c.agreement_id)
-            .group_by("year", p.c.state, a.c.municipality)
-        )
-        for row in session.execute(money):
-            if row.state == P.BLOCKED:  # how many are blocked, from the same pass
+        # Kept by the database as payouts change (adapters/payout_money.py): summing
+        # every payout here took 2 s at 100,000 agreements.
+        for row in session.execute(payout_money.kept()):
+            if row.state == P.BLOCKED:  # how many are blocked, from the same rows
                 for name in ("overall", row.municipality):
-                    scopes.setdefault(name, Scope(name)).totals["blocked_payouts"] += int(row[4])
+                    scopes.setdefault(name, Scope(name)).totals["blocked_payouts"] += int(
+                        row.payouts
+                    )
             kind = {P.PLANNED: "planned", P.BLOCKED: "blocked", P.RELEASED: "released"}.get(
                 P(row.state)
             )
@@ -216,13 +234,13 @@ def portfolio(
                 continue
             for name in ("overall", row.municipality):
                 scope = scopes.setdefault(name, Scope(name))
-                scope.money[int(row.year)][kind] += int(row[3])
+                scope.money[int(row.year)][kind] += int(row.amount_ore)
                 if kind != "planned":
-                    scope.money[int(row.year)]["planned"] += int(row[3])
+                    scope.money[int(row.year)]["planned"] += int(row.amount_ore)
         bi = t.batch_items
         paid = (
             sa.select(
-                sa.extract("year", p.c.due_on).label("year"),
+                payout_money.due_year(p.c.due_on).label("year"),
                 a.c.municipality,
                 sa.func.sum(bi.c.amount_ore),
             )
@@ -314,25 +332,35 @@ def _deadlines(
 
     open_payout = sa.and_(p.c.state.in_(sorted(OPEN_PAYOUT)), p.c.due_on.between(as_of, horizon))
     payouts = (
-        sa.select(p.c.due_on, p.c.amount_ore, a.c.diarienummer, a.c.municipality)
+        sa.select(p.c.id, p.c.due_on, p.c.amount_ore, a.c.diarienummer, a.c.municipality)
         .join(a, a.c.id == p.c.agreement_id)
         .where(open_payout)
     )
-    for r in _first_rows(session, payouts, a.c.municipality, places, p.c.due_on, p.c.id):
+    each_payout = (p.c.state, OPEN_PAYOUT, lambda r: (r.due_on, r.id))
+    for r in _first_rows(
+        session, payouts, a.c.municipality, places, p.c.due_on, p.c.id, each=each_payout
+    ):
         add(r.due_on, PAYOUT, r.diarienummer, r.municipality, format_sek(r.amount_ore))
-    not_done = f.c.state.not_in(sorted(DONE_FOLLOW_UP))
-    opening = sa.and_(not_done, f.c.opens_on.between(as_of, horizon))
-    report_due = sa.and_(not_done, f.c.state != F.SUBMITTED, f.c.due_on.between(as_of, horizon))
-    for kind, when, column in (
-        (FOLLOW_UP_OPENS, opening, f.c.opens_on),
-        (REPORT_DUE, report_due, f.c.due_on),
+    # The states by name, not `NOT IN` the done ones (the same rows: the column holds
+    # only FollowUpState values): an index on (state, day) is read only for a state it
+    # is given. With `NOT IN`, SQLite walked every agreement's follow-ups.
+    not_done = frozenset(F) - DONE_FOLLOW_UP
+    report_awaited = not_done - {F.SUBMITTED}
+    opening = sa.and_(f.c.state.in_(sorted(not_done)), f.c.opens_on.between(as_of, horizon))
+    report_due = sa.and_(f.c.state.in_(sorted(report_awaited)), f.c.due_on.between(as_of, horizon))
+    for kind, when, column, states in (
+        (FOLLOW_UP_OPENS, opening, f.c.opens_on, not_done),
+        (REPORT_DUE, report_due, f.c.due_on, report_awaited),
     ):
         dated = (
-            sa.select(column.label("day"), f.c.year, a.c.diarienummer, a.c.municipality)
+            sa.select(f.c.id, column.label("day"), f.c.year, a.c.diarienummer, a.c.municipality)
             .join(a, a.c.id == f.c.agreement_id)
             .where(when)
         )
-        for r in _first_rows(session, dated, a.c.municipality, places, column, f.c.id):
+        each_state = (f.c.state, states, lambda r: (r.day, r.id))
+        for r in _first_rows(
+            session, dated, a.c.municipality, places, column, f.c.id, each=each_state
+        ):
             add(r.day, kind, r.diarienummer, r.municipality, str(r.year))
     for table, join, when in (
         (p, p.c.agreement_id == a.c.id, open_payout),

@@ -10,6 +10,7 @@ stored values are exactly what `sa.insert(table)` would store.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -82,11 +83,86 @@ def insert_many(
     # rest are taken as they are, all at once.
     converted = [(i, _memo(p)) for i, p in enumerate(plan.processors) if p is not None]
     order = plan.order
-    params: list[Any] = []
+    values: list[tuple[Any, ...]] = []
     for r in rows:
         row: list[Any] = [r[k] for k in order]
         for i, process in converted:
             row[i] = process(row[i])
-        params.append(dict(zip(order, row, strict=True)) if plan.named else tuple(row))
+        values.append(tuple(row))
+    if connection.dialect.name == "postgresql":
+        return _copy(connection, table, order, values, skip)
+    params: list[Any] = values
+    if plan.named:
+        params = [dict(zip(order, v, strict=True)) for v in values]
     result = connection.exec_driver_sql(plan.sql, params)
     return int(result.rowcount)
+
+
+def _copy(
+    connection: sa.Connection,
+    table: sa.Table,
+    order: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    skip: Sequence[str],
+) -> int:
+    """PostgreSQL: the rows through `COPY`, one stream for the whole part. psycopg's
+    `executemany` sends one statement per row (about 45 µs a row: 4.5 s of a sweep that
+    audits 100 000 changes). With `skip`, the rows are copied into a temporary table
+    of the transaction and inserted from it, leaving out those whose key is stored."""
+    quote = connection.dialect.identifier_preparer.quote
+    columns = ", ".join(quote(name) for name in order)
+    target = quote(table.name)
+    raw = connection.connection.driver_connection
+    rows = _json_as_text(table, order, rows)
+    with raw.cursor() as cursor:  # type: ignore[union-attr]
+        if not skip:
+            with cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return int(cursor.rowcount)
+        stage = quote(f"iop_stage_{table.name}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DROP"
+            f" AS SELECT {columns} FROM {target} WITH NO DATA"
+        )
+        with cursor.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        keys = ", ".join(quote(name) for name in skip)
+        cursor.execute(
+            f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {stage}"
+            f" ON CONFLICT ({keys}) DO NOTHING"
+        )
+        inserted = int(cursor.rowcount)
+        cursor.execute(f"TRUNCATE {stage}")
+        return inserted
+
+
+def _json_as_text(
+    table: sa.Table, order: Sequence[str], rows: list[tuple[Any, ...]]
+) -> list[tuple[Any, ...]]:
+    """The JSON values as their text, each value object serialised once. The bind
+    processor wraps a value for psycopg, which serialises the wrapper again for every row
+    it is written in; the run's shared values (its data, a stage's recipients) are one
+    object in thousands of rows."""
+    at = [i for i, name in enumerate(order) if isinstance(table.c[name].type, sa.JSON)]
+    if not at:
+        return rows
+    done: dict[int, Any] = {}
+
+    def text(value: Any) -> Any:
+        if value is None:
+            return None
+        key = id(value)
+        if key not in done:
+            # psycopg's wrapper: its object, and its dumps (None: psycopg's default)
+            done[key] = (value.dumps or json.dumps)(value.obj)
+        return done[key]
+
+    changed = []
+    for row in rows:
+        values = list(row)
+        for i in at:
+            values[i] = text(values[i])
+        changed.append(tuple(values))
+    return changed

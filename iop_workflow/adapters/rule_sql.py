@@ -67,13 +67,17 @@ def gate_kind(
     same questions in the same order. `unsigned`: some party has not signed the gate's
     period; `follow_up_state`: NULL when the gate year's follow-up does not exist."""
     year = gate_year(covers_from)
+    # The follow-up's state is asked once: a CASE on its value, '' where it is missing.
+    of_follow_up = sa.case(
+        {"": GateKind.FOLLOW_UP_MISSING.value, FollowUpState.APPROVED.value: sa.null()},
+        value=sa.func.coalesce(follow_up_state, ""),
+        else_=GateKind.FOLLOW_UP_NOT_APPROVED.value,
+    )
     kind: sa.ColumnElement[Any] = sa.case(
         (agreement_state.not_in(sorted(PAYING_STATES)), GateKind.NOT_PAYING.value),
         (sa.not_(approved), GateKind.NO_DECISION.value),
         (unsigned, GateKind.NOT_SIGNED.value),
         (year < origin_year, sa.null()),
-        (follow_up_state.is_(None), GateKind.FOLLOW_UP_MISSING.value),
-        (follow_up_state != FollowUpState.APPROVED.value, GateKind.FOLLOW_UP_NOT_APPROVED.value),
-        else_=sa.null(),
+        else_=of_follow_up,
     )
     return kind

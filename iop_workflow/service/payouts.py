@@ -51,6 +51,7 @@ from .setwise import (
     SYSTEM,
     Change,
     after_bulk_change,
+    among,
     chunks,
     still,
     still_in,
@@ -214,7 +215,7 @@ def _gate_rows(
     if payout_ids is None:
         picked = [p.c.state.in_(sorted(OPEN_PAYOUT))]
     else:
-        picked = [p.c.id.in_(list(payout_ids)), still_in(p.c.state, OPEN_PAYOUT)]
+        picked = [among(session, p.c.id, payout_ids), still_in(p.c.state, OPEN_PAYOUT)]
     picked.append(p.c.due_on <= due_to)
     if due_from is not None:
         picked.append(p.c.due_on >= due_from)
@@ -419,7 +420,7 @@ def _decide(
         for part in chunks(ids, BY_ID):
             stmt = (
                 sa.update(p)
-                .where(p.c.id.in_(part), still(p.c.state, source))
+                .where(among(session, p.c.id, part), still(p.c.state, source))
                 .values(
                     state=PayoutState.RELEASED,
                     released_on=as_of,
@@ -493,7 +494,7 @@ def _blocked(
     a concurrent run that moved it first leaves this one nothing to record."""
     p = t.payouts
     for part in chunks(ids, BY_ID):
-        where = [p.c.id.in_(part), still(p.c.state, source)]
+        where = [among(session, p.c.id, part), still(p.c.state, source)]
         if source is PayoutState.BLOCKED:
             where.append(p.c.blocked_reason.is_distinct_from(reason))
         update = (
@@ -506,8 +507,12 @@ def _blocked(
             yield by_id[payout_id]
 
 
+# One tuple for every notice of a run: the outbox converts a value object once per part.
+BLOCKED_TO = (r.OFFICER, r.ORGANISATION)
+
+
 def _blocked_notice(row: GateRow) -> Notice:
-    stage = r.Stage(row.due_on, r.PAYOUT_BLOCKED, "blocked", (r.OFFICER, r.ORGANISATION))
+    stage = r.Stage(row.due_on, r.PAYOUT_BLOCKED, "blocked", BLOCKED_TO)
     return Notice(row.agreement_id, row.due_on, _per_party(stage, row), _facts(row))
 
 

@@ -6,11 +6,11 @@ same transaction; the conditional UPDATE makes a second or concurrent run a no-o
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from ..adapters import tables as t
@@ -30,9 +30,9 @@ BULK_CHANGE = 1_000
 RUN_WRITES = ("audit_log", "notifications")
 
 
-@dataclass(frozen=True)
-class Change:
-    """One state change made by a flow (the CLI path reports `StateChange`s)."""
+class Change(NamedTuple):
+    """One state change made by a flow (the CLI path reports `StateChange`s). A named
+    tuple: a busy day makes 100,000 of them, at a third of a frozen dataclass's cost."""
 
     agreement_id: int
     diarienummer: str
@@ -67,6 +67,18 @@ def still_in(column: sa.ColumnElement[Any], states: Iterable[Any]) -> sa.ColumnE
     return checked
 
 
+def among(
+    session: Session, column: sa.ColumnElement[Any], ids: Sequence[Any]
+) -> sa.ColumnElement[bool]:
+    """`column IN ids` for a long list of ids. PostgreSQL gets one array parameter
+    (`= ANY`): psycopg rewrites a statement's placeholders in Python, about 16 µs each,
+    so a list of 5,000 cost more than the query. SQLite has no arrays."""
+    if session.get_bind().dialect.name == "postgresql":
+        array = sa.bindparam(None, list(ids), type_=postgresql.ARRAY(column.type))
+        return column == sa.any_(array)
+    return column.in_(list(ids))
+
+
 def transition_rows(
     session: Session,
     table: sa.Table,
@@ -90,7 +102,9 @@ def transition_rows(
         else sa.select(a.c.diarienummer).where(a.c.id == agreement_col).scalar_subquery()
     )
     changes: list[Change] = []
+    to_state = dest.value
     for source in sources(entity, trigger):
+        from_state = source.value
         stmt = (
             sa.update(table)
             .where(table.c.state == source, condition)
@@ -98,8 +112,17 @@ def transition_rows(
             .returning(agreement_col, name, key)
         )
         changes += [
-            Change(row[0], row[1], entity, str(row[2]), trigger, source.value, dest.value, reason)
-            for row in session.execute(stmt)
+            Change(
+                agreement_id,
+                diarienummer,
+                entity,
+                str(row_key),
+                trigger,
+                from_state,
+                to_state,
+                reason,
+            )
+            for agreement_id, diarienummer, row_key in session.execute(stmt)
         ]
     return changes
 

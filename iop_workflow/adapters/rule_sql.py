@@ -5,9 +5,10 @@ from the rule itself: the query stays set-wise and index-friendly and no SQL res
 the rule. A rule that depends on the policy becomes one such comparison per distinct
 bound among the presets, each limited to the municipalities giving that bound.
 
-The payout gate (`gate.decide`) is here as one CASE over the same facts, so that a
-payout run releases what may be paid in one UPDATE; tests/integration/test_gate_sql.py proves
-that the two answer alike on every combination of facts.
+Where the payout gate (`gate.decide`) holds is here as one condition over the same
+facts, so that a payout run releases what may be paid in one UPDATE;
+tests/integration/test_gate_sql.py proves that the two answer alike on every combination
+of facts.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..domain.due_rules import DueRule
-from ..domain.gate import GATE_YEAR_OFFSET, PAYING_STATES, GateKind
+from ..domain.gate import GATE_YEAR_OFFSET, PAYING_STATES
 from ..domain.policy import Policy
 from ..domain.states import FollowUpState
 
@@ -54,7 +55,7 @@ def gate_year(covers_from: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     return year
 
 
-def gate_kind(
+def gate_holds(
     *,
     agreement_state: sa.ColumnElement[Any],
     approved: sa.ColumnElement[bool],
@@ -62,22 +63,19 @@ def gate_kind(
     covers_from: sa.ColumnElement[Any],
     origin_year: sa.ColumnElement[Any],
     follow_up_state: sa.ColumnElement[Any],
-) -> sa.ColumnElement[Any]:
-    """`gate.decide`'s kind of block (a GateKind value), NULL where the gate holds: the
-    same questions in the same order. `unsigned`: some party has not signed the gate's
-    period; `follow_up_state`: NULL when the gate year's follow-up does not exist."""
-    year = gate_year(covers_from)
-    # The follow-up's state is asked once: a CASE on its value, '' where it is missing.
-    of_follow_up = sa.case(
-        {"": GateKind.FOLLOW_UP_MISSING.value, FollowUpState.APPROVED.value: sa.null()},
-        value=sa.func.coalesce(follow_up_state, ""),
-        else_=GateKind.FOLLOW_UP_NOT_APPROVED.value,
+) -> sa.ColumnElement[bool]:
+    """Where `gate.decide` names no block, on the same facts. `unsigned`: some party has
+    not signed the gate's period; `follow_up_state`: NULL when the gate year's follow-up
+    does not exist. A conjunction whose first term is the follow-up: on a day when
+    payouts stay closed most fail there, and the database asks nothing else of them
+    (only `decide`, which names the block, must ask in its order)."""
+    first_year_or_approved = sa.or_(
+        gate_year(covers_from) < origin_year,
+        follow_up_state == FollowUpState.APPROVED.value,
     )
-    kind: sa.ColumnElement[Any] = sa.case(
-        (agreement_state.not_in(sorted(PAYING_STATES)), GateKind.NOT_PAYING.value),
-        (sa.not_(approved), GateKind.NO_DECISION.value),
-        (unsigned, GateKind.NOT_SIGNED.value),
-        (year < origin_year, sa.null()),
-        else_=of_follow_up,
+    return sa.and_(
+        first_year_or_approved,
+        agreement_state.in_(sorted(PAYING_STATES)),
+        approved,
+        sa.not_(unsigned),
     )
-    return kind

@@ -10,7 +10,7 @@ UPDATE only matches rows still planned or blocked.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cached_property
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from ..adapters import tables as t
 from ..adapters.db import Database, Repository
-from ..adapters.rule_sql import gate_kind
+from ..adapters.rule_sql import gate_holds
 from ..adapters.rule_sql import gate_year as rule_gate_year
 from ..clock import Clock
 from ..domain import reminders as r
@@ -293,12 +293,12 @@ def _release_where_gate_holds(
     session: Session, *, as_of: date, due_to: date, agreement_ids: list[int] | None
 ) -> list[Change]:
     """Release every open payout due by `due_to` whose gate holds, the gate asked in SQL
-    (rule_sql.gate_kind, the domain's `decide` as one CASE) of each payout's row."""
+    (rule_sql.gate_holds: where the domain's `decide` names no block) of each payout's row."""
     p, a = t.payouts, t.agreements
     diarienummer = sa.select(a.c.diarienummer).where(a.c.id == p.c.agreement_id)
     changes: list[Change] = []
     for source in sorted(OPEN_PAYOUT):
-        picked = [p.c.state == source, p.c.due_on <= due_to, _gate_kind_of_payout().is_(None)]
+        picked = [p.c.state == source, p.c.due_on <= due_to, _gate_of_payout(gate_holds)]
         if agreement_ids is not None:
             picked.append(p.c.agreement_id.in_(agreement_ids))
         stmt = (
@@ -329,9 +329,9 @@ def _release_where_gate_holds(
     return changes
 
 
-def _gate_kind_of_payout() -> sa.ColumnElement[Any]:
-    """The gate's kind of block for the payout row being updated (NULL: it holds), each
-    fact read by its agreement's id, as `gate_rows` reads them by join."""
+def _gate_of_payout(rule: Callable[..., sa.ColumnElement[Any]]) -> sa.ColumnElement[Any]:
+    """The gate's `rule` (rule_sql.gate_holds or gate_kind) for the payout row being
+    updated, each fact read by its agreement's id, as `gate_rows` reads them by join."""
     p, a, f = t.payouts, t.agreements, t.follow_ups
 
     def of_agreement(column: sa.ColumnElement[Any]) -> sa.ScalarSelect[Any]:
@@ -342,7 +342,7 @@ def _gate_kind_of_payout() -> sa.ColumnElement[Any]:
         .where(f.c.agreement_id == p.c.agreement_id, f.c.year == rule_gate_year(p.c.covers_from))
         .scalar_subquery()
     )
-    return gate_kind(
+    return rule(
         agreement_state=of_agreement(a.c.state),
         approved=_approved(p.c.agreement_id),
         unsigned=_unsigned(p.c.agreement_id),

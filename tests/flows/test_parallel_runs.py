@@ -37,9 +37,10 @@ WALKERS = 4
 FIRST, LAST = date(2027, 1, 1), date(2028, 12, 31)
 PAYOUT_DAY = date(2027, 1, 31)  # every instalment of 2025 and 2026 released, 2027's held
 KILLS = 3
-# Enough agreements that one payout run takes a second or more (about 5,000 on SQLite;
-# PostgreSQL is slower per row, half as many do).
-TIMES = {"sqlite": 48, "postgresql": 24}
+# Enough agreements that one payout run takes a second or more, so that a kill can land
+# in the middle of it (about 10,000 on SQLite since the run releases in one UPDATE;
+# PostgreSQL is slower per row, fewer do).
+TIMES = {"sqlite": 96, "postgresql": 40}
 
 
 def _payout_states(url: str) -> Counter[str]:

@@ -10,7 +10,7 @@ UPDATE only matches rows still planned or blocked.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cached_property
@@ -298,7 +298,7 @@ def _release_where_gate_holds(
     diarienummer = sa.select(a.c.diarienummer).where(a.c.id == p.c.agreement_id)
     changes: list[Change] = []
     for source in sorted(OPEN_PAYOUT):
-        picked = [p.c.state == source, p.c.due_on <= due_to, _gate_of_payout(gate_holds)]
+        picked = [p.c.state == source, p.c.due_on <= due_to, _gate_holds_for_payout()]
         if agreement_ids is not None:
             picked.append(p.c.agreement_id.in_(agreement_ids))
         stmt = (
@@ -329,9 +329,9 @@ def _release_where_gate_holds(
     return changes
 
 
-def _gate_of_payout(rule: Callable[..., sa.ColumnElement[Any]]) -> sa.ColumnElement[Any]:
-    """The gate's `rule` (rule_sql.gate_holds or gate_kind) for the payout row being
-    updated, each fact read by its agreement's id, as `gate_rows` reads them by join."""
+def _gate_holds_for_payout() -> sa.ColumnElement[bool]:
+    """Whether the gate holds for the payout row being updated (rule_sql.gate_holds),
+    each fact read by its agreement's id, as `gate_rows` reads them by join."""
     p, a, f = t.payouts, t.agreements, t.follow_ups
 
     def of_agreement(column: sa.ColumnElement[Any]) -> sa.ScalarSelect[Any]:
@@ -342,7 +342,7 @@ def _gate_of_payout(rule: Callable[..., sa.ColumnElement[Any]]) -> sa.ColumnElem
         .where(f.c.agreement_id == p.c.agreement_id, f.c.year == rule_gate_year(p.c.covers_from))
         .scalar_subquery()
     )
-    return rule(
+    return gate_holds(
         agreement_state=of_agreement(a.c.state),
         approved=_approved(p.c.agreement_id),
         unsigned=_unsigned(p.c.agreement_id),

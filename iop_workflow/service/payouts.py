@@ -304,13 +304,7 @@ def _release_where_gate_holds(
         stmt = (
             sa.update(p)
             .where(*picked)
-            .values(
-                state=PayoutState.RELEASED,
-                released_on=as_of,
-                released_by=SYSTEM,
-                blocked_reason=None,
-                version=p.c.version + 1,
-            )
+            .values(_released(as_of))
             .returning(p.c.agreement_id, diarienummer.scalar_subquery(), p.c.id)
         )
         changes += [
@@ -327,6 +321,17 @@ def _release_where_gate_holds(
             for agreement_id, name, payout_id in session.execute(stmt)
         ]
     return changes
+
+
+def _released(as_of: date) -> dict[str, Any]:
+    """A payout's columns once the run of `as_of` has released it."""
+    return {
+        "state": PayoutState.RELEASED,
+        "released_on": as_of,
+        "released_by": SYSTEM,
+        "blocked_reason": None,
+        "version": t.payouts.c.version + 1,
+    }
 
 
 def _gate_holds_for_payout() -> sa.ColumnElement[bool]:
@@ -421,13 +426,7 @@ def _decide(
             stmt = (
                 sa.update(p)
                 .where(among(session, p.c.id, part), still(p.c.state, source))
-                .values(
-                    state=PayoutState.RELEASED,
-                    released_on=as_of,
-                    released_by=SYSTEM,
-                    blocked_reason=None,
-                    version=p.c.version + 1,
-                )
+                .values(_released(as_of))
                 .returning(p.c.id)
             )
             for (payout_id,) in session.execute(stmt):

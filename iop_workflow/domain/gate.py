@@ -11,6 +11,7 @@ is the text people read and nothing ever parses it.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -171,6 +172,29 @@ def decide(facts: GateFacts) -> GateBlock | None:
             report_due=facts.follow_up_due,
         )
     return None
+
+
+def answer_key(
+    agreement: Hashable,
+    agreement_state: AgreementState,
+    approved: bool,
+    signed: bool,
+    covers_from: date,
+    origin_year: int,
+    follow_up_state: FollowUpState | None,
+    follow_up_due: date | None,
+) -> tuple[Hashable, ...]:
+    """Payouts whose keys are equal get the same answer from `decide`, so that a run over
+    many payouts asks it once per key. `decide` first asks the agreement alone
+    (`agreement` names it) whether it pays, is approved and is signed; only when all three
+    hold does the payout matter, and then only through its gate year and that year's
+    follow-up. tests/unit/test_gate.py proves the property."""
+    if agreement_state not in PAYING_STATES or not approved or not signed:
+        return (agreement,)
+    year = gate_year(covers_from)
+    if year < origin_year:
+        return ()
+    return (year, follow_up_state, follow_up_due)
 
 
 def gate_facts(agreement: Agreement, payout: Payout) -> GateFacts:

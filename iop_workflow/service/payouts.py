@@ -10,11 +10,10 @@ UPDATE only matches rows still planned or blocked.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -31,12 +30,12 @@ from ..domain.gate import (
     GATE_PERIOD,
     GateBlock,
     GateFacts,
+    answer_key,
     approving_kinds,
     decide,
     display_party,
 )
 from ..domain.model import MUNICIPALITY_PARTY
-from ..domain.money import format_sek
 from ..domain.roles import DEFAULT_ORIGIN, Origin
 from ..domain.states import (
     OPEN_PAYOUT,
@@ -47,6 +46,7 @@ from ..domain.states import (
 )
 from ..policies import load_policy, preset_names
 from .outbox import Notice, record
+from .payout_notices import BLOCKED_STAGE, BLOCKED_TO, notify_blocked, party_stage
 from .setwise import (
     SYSTEM,
     Change,
@@ -65,8 +65,9 @@ PAYOUT_PART = 10_000  # open payouts decided, changed and recorded at a time
 BY_ID = 5_000
 
 
-@dataclass(frozen=True)
-class GateRow:
+class GateRow(NamedTuple):
+    """An open payout with the gate's answer. A named tuple: a run reads 225,000."""
+
     payout_id: int
     state: PayoutState
     due_on: date
@@ -78,10 +79,7 @@ class GateRow:
     diarienummer: str
     municipality: str
     block: GateBlock | None  # None: the gate holds
-
-    @cached_property
-    def reason(self) -> str | None:
-        return None if self.block is None else self.block.reason
+    reason: str | None  # the block's reason (asked once per block, not per payout)
 
 
 @dataclass
@@ -231,29 +229,34 @@ def _gate_rows(
             p.c.blocked_reason,
             p.c.organisation_id,
             a.c.id.label("agreement_id"),
-            *_gate_inputs(),
+            *_gate_inputs(),  # diarienummer and municipality first, as GateRow has them
         )
         .select_from(joined)
         .where(*picked)
         .order_by(p.c.due_on, p.c.id)
     )
     unsigned = unsigned_parties(session, sa.select(p.c.agreement_id).where(*picked))
-    return [
-        GateRow(
-            row.id,
-            PayoutState(row.state),
-            row.due_on,
-            row.covers_from,
-            row.amount_ore,
-            row.blocked_reason,
-            row.organisation_id,
+    # `decide` is asked once per answer key (gate.answer_key), not once per payout: on a
+    # day when 225,000 payouts wait for their follow-ups, a few hundred keys.
+    answers: dict[tuple[Any, ...], tuple[GateBlock | None, str | None]] = {}
+    found = []
+    for row in session.execute(query):
+        key = answer_key(
             row.agreement_id,
-            row.diarienummer,
-            row.municipality,
-            _block(row, unsigned),
+            row.agreement_state,
+            row.approved,
+            row.agreement_id not in unsigned,
+            row.covers_from,
+            row.origin.year,
+            row.follow_up_state,
+            row.follow_up_due,
         )
-        for row in session.execute(query)
-    ]
+        answer = answers.get(key)
+        if answer is None:
+            block = _block(row, unsigned)
+            answer = answers[key] = (block, None if block is None else block.reason)
+        found.append(GateRow._make((*row[:10], *answer)))  # the query's first ten columns
+    return found
 
 
 def run_payouts(
@@ -281,9 +284,9 @@ def run_payouts(
     for part in _parts(session, due_from=None, due_to=due_to, agreement_ids=ids):
         # The part's ids already keep to `agreement_ids`.
         rows = gate_rows(session, due_from=None, due_to=due_to, payout_ids=part)
-        changes, notices = _decide(session, rows, as_of)
+        changes, notified = _decide(session, rows, as_of=as_of, now=now)
         write_audit(session, changes, now=now, as_of=as_of, origin=origin)
-        result.notifications += record(session, notices, as_of=as_of, now=now)
+        result.notifications += notified
         result.changes += changes
     result.notifications += record_warnings(session, as_of=as_of, now=now)
     return result
@@ -410,52 +413,28 @@ def _parts(
 
 
 def _decide(
-    session: Session, rows: Sequence[GateRow], as_of: date
-) -> tuple[list[Change], list[Notice]]:
-    """Release the `rows` whose gate holds, block the others with their reason: the
-    changes made and the notices they call for."""
-    changes: list[Change] = []
-    by_id = {row.payout_id: row for row in rows}
-    releasable: dict[PayoutState, list[int]] = defaultdict(list)
-    for row in rows:
-        if row.reason is None:
-            releasable[row.state].append(row.payout_id)
-    p = t.payouts
-    for source, ids in releasable.items():
-        for part in chunks(ids, BY_ID):
-            stmt = (
-                sa.update(p)
-                .where(among(session, p.c.id, part), still(p.c.state, source))
-                .values(_released(as_of))
-                .returning(p.c.id)
-            )
-            for (payout_id,) in session.execute(stmt):
-                row = by_id[payout_id]
-                changes.append(
-                    Change(
-                        row.agreement_id,
-                        row.diarienummer,
-                        "payout",
-                        str(payout_id),
-                        "release_payout",
-                        source.value,
-                        "released",
-                        "gate holds",
-                    )
-                )
-    # Blocking is set-wise too: one UPDATE per distinct reason (reasons name a
-    # follow-up year and state, so they are shared by many payouts).
+    session: Session, rows: Sequence[GateRow], *, as_of: date, now: datetime
+) -> tuple[list[Change], int]:
+    """Block the `rows` (the gate closed on each: `_release_where_gate_holds` released
+    the others) with their reason: the changes made, and how many notices were new."""
+    # One UPDATE per distinct reason: reasons name a follow-up year and state, so they
+    # are shared by many payouts. A row whose gate holds after all (a concurrent change
+    # between the release and this read) is left for the next run.
     to_block: dict[str, list[int]] = defaultdict(list)
     reasons_moved: dict[str, list[int]] = defaultdict(list)
+    blocks: dict[str, GateBlock] = {}
     for row in rows:
-        if row.reason is None:
+        if row.block is None or row.reason is None:
             continue
+        blocks[row.reason] = row.block
         if row.state is PayoutState.PLANNED:
             to_block[row.reason].append(row.payout_id)
         elif row.blocked_reason != row.reason:
             # Still blocked, for a reason that moved on (e.g. the report arrived).
             reasons_moved[row.reason].append(row.payout_id)
-    notices = []
+    by_id = {row.payout_id: row for row in rows}
+    changes: list[Change] = []
+    notified = 0
     # A reason that moved on is the domain's `block_payout` from blocked (it is how a
     # step refreshes the reason): a state change with its audit record, like any other.
     for source, by_reason in (
@@ -463,35 +442,32 @@ def _decide(
         (PayoutState.BLOCKED, reasons_moved),
     ):
         for reason, ids in by_reason.items():
-            for row in _blocked(session, by_id, ids, reason, source):
-                changes.append(
-                    Change(
-                        row.agreement_id,
-                        row.diarienummer,
-                        "payout",
-                        str(row.payout_id),
-                        "block_payout",
-                        source.value,
-                        PayoutState.BLOCKED.value,
-                        reason,
-                    )
+            blocked = _blocked(session, ids, reason, source)
+            changes += [
+                Change(
+                    by_id[payout_id].agreement_id,
+                    by_id[payout_id].diarienummer,
+                    "payout",
+                    str(payout_id),
+                    "block_payout",
+                    source.value,
+                    PayoutState.BLOCKED.value,
+                    reason,
                 )
-                if source is PayoutState.PLANNED:
-                    notices.append(_blocked_notice(row))
-    return changes, notices
+                for payout_id in blocked
+            ]
+            if source is PayoutState.PLANNED:
+                for part in chunks(blocked, BY_ID):
+                    notified += notify_blocked(session, part, blocks[reason], as_of=as_of, now=now)
+    return changes, notified
 
 
-def _blocked(
-    session: Session,
-    by_id: Mapping[int, GateRow],
-    ids: Sequence[int],
-    reason: str,
-    source: PayoutState,
-) -> Iterator[GateRow]:
-    """Block the payouts `ids` still in `source` with `reason`; the rows it changed. A
+def _blocked(session: Session, ids: Sequence[int], reason: str, source: PayoutState) -> list[int]:
+    """Block the payouts `ids` still in `source` with `reason`; the ids it changed. A
     payout already blocked is changed only while its stored reason still differs, so that
     a concurrent run that moved it first leaves this one nothing to record."""
     p = t.payouts
+    changed: list[int] = []
     for part in chunks(ids, BY_ID):
         where = [among(session, p.c.id, part), still(p.c.state, source)]
         if source is PayoutState.BLOCKED:
@@ -502,25 +478,22 @@ def _blocked(
             .values(state=PayoutState.BLOCKED, blocked_reason=reason, version=p.c.version + 1)
             .returning(p.c.id)
         )
-        for (payout_id,) in session.execute(update).all():
-            yield by_id[payout_id]
-
-
-# One tuple for every notice of a run: the outbox converts a value object once per part.
-BLOCKED_TO = (r.OFFICER, r.ORGANISATION)
+        changed += session.execute(update).scalars()
+    return changed
 
 
 def _blocked_notice(row: GateRow) -> Notice:
-    stage = r.Stage(row.due_on, r.PAYOUT_BLOCKED, "blocked", BLOCKED_TO)
+    """The notice of a payout blocked now, as `payout_notices.notify_blocked` writes it
+    (the steps' notices are built by this one)."""
+    stage = r.Stage(row.due_on, r.PAYOUT_BLOCKED, BLOCKED_STAGE, BLOCKED_TO)
     return Notice(row.agreement_id, row.due_on, _per_party(stage, row), _facts(row))
 
 
 def _per_party(stage: r.Stage, row: GateRow) -> r.Stage:
-    """With several parties each has its own instalment on the same day: one notice each,
-    with its own amount, to that party (routing reads `organisation_id`)."""
-    return r.Stage(
-        stage.on, stage.kind, f"{stage.stage}_party_{row.organisation_id}", stage.recipients
-    )
+    """One notice per party (payout_notices.party_stage); routing reads
+    `organisation_id`."""
+    name = party_stage(stage.stage) + str(row.organisation_id)
+    return r.Stage(stage.on, stage.kind, name, stage.recipients)
 
 
 def _facts(row: GateRow) -> dict[str, Any]:
@@ -528,7 +501,7 @@ def _facts(row: GateRow) -> dict[str, Any]:
         "organisation_id": row.organisation_id,
         "diarienummer": row.diarienummer,
         "due": row.due_on,
-        "amount": format_sek(row.amount_ore),
+        "amount_ore": row.amount_ore,
         "reason": row.reason,
         "block": None if row.block is None else row.block.facts(),
         "payout_id": row.payout_id,

@@ -241,6 +241,7 @@ def sweep_notices(agreement: Agreement, changes: list[StateChange], day: date) -
 
 def gate_row(agreement: Agreement, payout: Payout) -> pay.GateRow:
     assert agreement.id is not None and payout.id is not None
+    block = gate_block(agreement, payout)
     return pay.GateRow(
         payout.id,
         payout.state,
@@ -252,7 +253,8 @@ def gate_row(agreement: Agreement, payout: Payout) -> pay.GateRow:
         agreement.id,
         agreement.diarienummer,
         agreement.municipality,
-        gate_block(agreement, payout),
+        block,
+        None if block is None else block.reason,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+from collections import defaultdict
 from dataclasses import replace
 from datetime import date
 
@@ -9,8 +11,10 @@ import pytest
 from factories import agreement_in, first_payout, open_follow_up_of, payouts_covering_year
 
 from iop_workflow.domain.gate import (
+    GateBlock,
     GateFacts,
     GateKind,
+    answer_key,
     decide,
     gate_block,
     gate_year,
@@ -98,3 +102,56 @@ def test_the_domain_objects_give_the_same_facts() -> None:
     block = gate_block(a, p)
     assert block is not None and block.reason == payout_block_reason(a, p)
     assert block.kind is GateKind.FOLLOW_UP_NOT_APPROVED
+
+
+# Every combination of a few values of each fact: any two payouts that share a key.
+EVERY_FACTS = [
+    GateFacts(*values)
+    for values in itertools.product(
+        ["OSN 2026/17", "OSN 2026/18"],
+        list(A),
+        [2026, 2027],
+        [True, False],
+        [(), ("kommunen",)],
+        [date(2026, 7, 1), date(2027, 1, 1), date(2027, 7, 1)],
+        [None, *F],
+        [None, date(2027, 3, 31), date(2027, 4, 30)],
+    )
+]
+
+
+def key_of(f: GateFacts) -> object:
+    # An agreement is its own facts: one agreement never has two states at once.
+    agreement = (f.diarienummer, f.agreement_state, f.approved, f.unsigned)
+    return answer_key(
+        agreement,
+        f.agreement_state,
+        f.approved,
+        not f.unsigned,
+        f.covers_from,
+        f.origin_year,
+        f.follow_up_state,
+        f.follow_up_due,
+    )
+
+
+def test_payouts_with_one_answer_key_get_one_answer() -> None:
+    answers: dict[object, set[GateBlock | None]] = defaultdict(set)
+    for f in EVERY_FACTS:
+        answers[key_of(f)].add(decide(f))
+    assert len(EVERY_FACTS) > 10_000
+    assert {key: found for key, found in answers.items() if len(found) > 1} == {}
+
+
+def test_the_answer_key_tells_apart_what_decide_tells_apart() -> None:
+    """Not one key for everything: follow-ups of other years, states or due days, and
+    agreements blocked on their own, each get a key of their own."""
+    keys = {
+        key_of(PAYING),
+        key_of(replace(PAYING, follow_up_due=date(2027, 4, 30))),
+        key_of(replace(PAYING, follow_up_state=F.SUBMITTED)),
+        key_of(replace(PAYING, covers_from=date(2028, 1, 1))),
+        key_of(replace(PAYING, approved=False)),
+        key_of(replace(PAYING, approved=False, diarienummer="OSN 2026/18")),
+    }
+    assert len(keys) == 6

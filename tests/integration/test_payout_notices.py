@@ -1,0 +1,58 @@
+"""The notices of blocked payouts are written by the database (`notify_blocked`); they
+say exactly what the Python notice of the same payout says (`_blocked_notice`, which the
+steps use), on both databases."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from iop_workflow.adapters import tables as t
+from iop_workflow.adapters.db import Database
+from iop_workflow.domain.reminders import PAYOUT_BLOCKED
+from iop_workflow.domain.states import PayoutState
+from iop_workflow.service import payouts as pay
+from iop_workflow.service.importer import import_file
+from iop_workflow.service.outbox import Notice
+
+ROOT = Path(__file__).resolve().parents[2]
+PAYOUT_DAY = date(2027, 4, 30)  # Kramfors: the 2026 report is due that day, so both wait
+NOW = datetime(2027, 4, 30, 6, tzinfo=UTC)
+
+
+def as_stored(notice: Notice) -> tuple[Any, ...]:
+    facts = json.loads(json.dumps(notice.facts, default=date.isoformat))
+    stage = notice.stage
+    return (notice.agreement_id, notice.subject_date, stage.stage, list(stage.recipients), facts)
+
+
+def test_the_database_writes_the_notice_the_python_notice_would(db: Database) -> None:
+    import_file(db, str(ROOT / "examples" / "kramfors.yaml"), now=NOW)
+    with db.read() as session:
+        due = pay.gate_rows(session, due_from=None, due_to=PAYOUT_DAY)
+    expected = [
+        as_stored(pay._blocked_notice(row))
+        for row in due
+        if row.block is not None and row.state is PayoutState.PLANNED
+    ]
+
+    result = pay.payout_run(db, as_of=PAYOUT_DAY, now=NOW)
+
+    n = t.notifications
+    query = sa.select(
+        n.c.agreement_id, n.c.subject_date, n.c.stage, n.c.recipients, n.c.facts
+    ).where(n.c.kind == PAYOUT_BLOCKED)
+    with db.read() as session:
+        stored = [tuple(row) for row in session.execute(query)]
+    assert len(expected) >= 2  # two parties, each with its own instalment
+    assert sorted(stored, key=repr) == sorted(expected, key=repr)
+    assert {f["amount_ore"] for *_, f in stored} == {r.amount_ore for r in due}
+    assert result.notifications >= len(expected)
+    # A second run finds them stored and writes none again.
+    assert pay.payout_run(db, as_of=PAYOUT_DAY, now=NOW).notifications == 0
+    with db.read() as session:
+        assert len(session.execute(query).all()) == len(expected)

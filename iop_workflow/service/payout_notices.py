@@ -1,10 +1,12 @@
-"""The notice of a payout the run has just blocked, written by the database.
+"""Notices about payouts the gate keeps closed (blocked now, or warned of ahead),
+written by the database.
 
 A blocked day blocks 200,000 payouts. Their notices are built by one
-`INSERT … SELECT` per part from the payouts' own rows: Python hands over the ids and
-the block they share, and never holds a notice of its own. The facts are those the
-payout run's Python notice (`payouts._facts`) keeps, which the steps' notices use;
-tests/integration/test_setwise_equals_steps.py proves the two alike.
+`INSERT … SELECT` per block and part from the payouts' own rows: Python hands over the
+ids and the block they share, and never holds a notice of its own. The facts are those
+the payout run's Python notice (`payouts._facts`) keeps, which the steps' notices use;
+tests/integration/test_setwise_equals_steps.py and test_payout_notices.py prove the two
+alike.
 """
 
 from __future__ import annotations
@@ -38,15 +40,35 @@ def party_stage(stage: str) -> str:
 
 
 def notify_blocked(
+    session: Session, payout_ids: Sequence[int], block: GateBlock, *, as_of: date, now: datetime
+) -> int:
+    """Record the notice of each payout `payout_ids`, all blocked now by `block`: to the
+    officer and the organisation, one per party and due day, once. How many were new."""
+    return notify_closed(
+        session,
+        payout_ids,
+        block,
+        kind=r.PAYOUT_BLOCKED,
+        stage=BLOCKED_STAGE,
+        recipients=BLOCKED_TO,
+        as_of=as_of,
+        now=now,
+    )
+
+
+def notify_closed(
     session: Session,
     payout_ids: Sequence[int],
     block: GateBlock,
     *,
+    kind: str,
+    stage: str,
+    recipients: Sequence[str],
     as_of: date,
     now: datetime,
 ) -> int:
-    """Record the notice of each payout `payout_ids`, all blocked by `block`: to the
-    officer and the organisation, one per party and due day, once. How many were new."""
+    """Record a notice of `kind` at `stage` about each payout `payout_ids`, all closed by
+    `block`, to `recipients`: one per party and due day, once. How many were new."""
     p, a, n = t.payouts, t.agreements, t.notifications
     postgres = session.get_bind().dialect.name == "postgresql"
 
@@ -74,14 +96,14 @@ def notify_blocked(
         name("payout_id"),
         p.c.id,
     )
-    stage = name(party_stage(BLOCKED_STAGE)) + sa.cast(p.c.organisation_id, sa.String)
+    per_party = name(party_stage(stage)) + sa.cast(p.c.organisation_id, sa.String)
     rows = (
         sa.select(
             p.c.agreement_id,
-            sa.literal(r.PAYOUT_BLOCKED, n.c.kind.type),
+            sa.literal(kind, n.c.kind.type),
             p.c.due_on,
-            stage,
-            sa.literal(list(BLOCKED_TO), n.c.recipients.type),
+            per_party,
+            sa.literal(list(recipients), n.c.recipients.type),
             facts,
             sa.literal(NotificationState.PENDING, n.c.state.type),
             sa.literal(as_of, n.c.created_on.type),

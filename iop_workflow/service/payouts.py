@@ -45,8 +45,14 @@ from ..domain.states import (
     PayoutState,
 )
 from ..policies import load_policy, preset_names
-from .outbox import Notice, record
-from .payout_notices import BLOCKED_STAGE, BLOCKED_TO, notify_blocked, party_stage
+from .outbox import Notice
+from .payout_notices import (
+    BLOCKED_STAGE,
+    BLOCKED_TO,
+    notify_blocked,
+    notify_closed,
+    party_stage,
+)
 from .setwise import (
     SYSTEM,
     Change,
@@ -510,7 +516,8 @@ def _facts(row: GateRow) -> dict[str, Any]:
 
 def record_warnings(session: Session, *, as_of: date, now: datetime) -> int:
     """Warn before they are blocked of payouts due soon whose gate does not hold, in parts
-    as the run decides; how many warnings were new."""
+    as the run decides, one `INSERT … SELECT` per block and stage; how many warnings were
+    new."""
     longest = max(load_policy(k).payout_warning_days_before for k in preset_names())
     due_from, due_to = as_of + timedelta(days=1), as_of + timedelta(days=longest)
     stored = 0
@@ -518,20 +525,27 @@ def record_warnings(session: Session, *, as_of: date, now: datetime) -> int:
         rows = gate_rows(
             session, due_from=due_from, due_to=due_to, agreement_ids=None, payout_ids=part
         )
-        stored += record(session, payout_warnings(rows, as_of=as_of), as_of=as_of, now=now)
+        warned: dict[tuple[str, str, tuple[str, ...]], list[int]] = defaultdict(list)
+        blocks: dict[str, GateBlock] = {}
+        for row in rows:
+            stage = r.payout_warning(row.due_on, as_of, load_policy(row.municipality))
+            if row.block is None or row.reason is None or stage is None:
+                continue
+            blocks[row.reason] = row.block
+            warned[row.reason, stage.stage, stage.recipients].append(row.payout_id)
+        for (reason, stage_name, recipients), ids in warned.items():
+            for ids_part in chunks(ids, BY_ID):
+                stored += notify_closed(
+                    session,
+                    ids_part,
+                    blocks[reason],
+                    kind=r.PAYOUT_WARNING,
+                    stage=stage_name,
+                    recipients=recipients,
+                    as_of=as_of,
+                    now=now,
+                )
     return stored
-
-
-def payout_warnings(rows: Iterable[GateRow], *, as_of: date) -> list[Notice]:
-    """Of `rows`, those due soon whose gate does not hold: warn before they are blocked."""
-    notices = []
-    for row in rows:
-        stage = r.payout_warning(row.due_on, as_of, load_policy(row.municipality))
-        if row.reason is not None and stage is not None:
-            notices.append(
-                Notice(row.agreement_id, row.due_on, _per_party(stage, row), _facts(row))
-            )
-    return notices
 
 
 def payout_run(

@@ -1,11 +1,11 @@
-"""The notices of blocked payouts are written by the database (`notify_blocked`); they
-say exactly what the Python notice of the same payout says (`_blocked_notice`, which the
-steps use), on both databases."""
+"""The notices of blocked payouts and the warnings ahead of them are written by the
+database (payout_notices.py); they say exactly what the Python notice of the same
+payout says (built as the steps build it), on both databases."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +13,9 @@ import sqlalchemy as sa
 
 from iop_workflow.adapters import tables as t
 from iop_workflow.adapters.db import Database
-from iop_workflow.domain.reminders import PAYOUT_BLOCKED
+from iop_workflow.domain.reminders import PAYOUT_BLOCKED, PAYOUT_WARNING, payout_warning
 from iop_workflow.domain.states import PayoutState
+from iop_workflow.policies import load_policy
 from iop_workflow.service import payouts as pay
 from iop_workflow.service.importer import import_file
 from iop_workflow.service.outbox import Notice
@@ -56,3 +57,31 @@ def test_the_database_writes_the_notice_the_python_notice_would(db: Database) ->
     assert pay.payout_run(db, as_of=PAYOUT_DAY, now=NOW).notifications == 0
     with db.read() as session:
         assert len(session.execute(query).all()) == len(expected)
+
+
+def test_the_database_writes_the_warnings_the_python_notices_would(db: Database) -> None:
+    import_file(db, str(ROOT / "examples" / "kramfors.yaml"), now=NOW)
+    day = PAYOUT_DAY - timedelta(days=10)  # Kramfors warns 14 days ahead
+    with db.read() as session:
+        soon = pay.gate_rows(session, due_from=day + timedelta(days=1), due_to=PAYOUT_DAY)
+    expected = []
+    for row in soon:
+        stage = payout_warning(row.due_on, day, load_policy(row.municipality))
+        if row.block is not None and stage is not None:
+            notice = Notice(
+                row.agreement_id, row.due_on, pay._per_party(stage, row), pay._facts(row)
+            )
+            expected.append(as_stored(notice))
+
+    result = pay.payout_run(db, as_of=day, now=NOW)
+
+    n = t.notifications
+    query = sa.select(
+        n.c.agreement_id, n.c.subject_date, n.c.stage, n.c.recipients, n.c.facts
+    ).where(n.c.kind == PAYOUT_WARNING)
+    with db.read() as session:
+        stored = [tuple(row) for row in session.execute(query)]
+    assert len(expected) >= 2  # two parties, each warned of its own instalment
+    assert sorted(stored, key=repr) == sorted(expected, key=repr)
+    assert result.notifications == len(expected)
+    assert pay.payout_run(db, as_of=day, now=NOW).notifications == 0

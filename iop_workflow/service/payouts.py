@@ -100,14 +100,25 @@ class PayoutRunResult:
 
 def _approved(agreement_id: sa.ColumnElement[Any] | None = None) -> sa.ColumnElement[bool]:
     """Whether the agreement (`agreement_id`, the agreements' own by default) has the
-    approving decision the gate asks for."""
+    approving decision the gate asks for.
+
+    A scalar subquery, not `EXISTS`: PostgreSQL turns an `EXISTS` of the top-level
+    conditions into a semi-join, and at 10,000 agreements, misjudging how many payouts
+    the other conditions leave, planned it as a loop over every decision for each payout
+    (3 s of a 3.7 s release). A scalar subquery stays one index search per row."""
     d = t.decisions
-    return sa.exists().where(
-        d.c.agreement_id == (t.agreements.c.id if agreement_id is None else agreement_id),
-        d.c.period_no == GATE_PERIOD,
-        d.c.outcome == DecisionOutcome.APPROVED,
-        d.c.kind.in_(sorted(approving_kinds(GATE_PERIOD))),
+    decision = (
+        sa.select(d.c.id)
+        .where(
+            d.c.agreement_id == (t.agreements.c.id if agreement_id is None else agreement_id),
+            d.c.period_no == GATE_PERIOD,
+            d.c.outcome == DecisionOutcome.APPROVED,
+            d.c.kind.in_(sorted(approving_kinds(GATE_PERIOD))),
+        )
+        .limit(1)
+        .scalar_subquery()
     )
+    return decision.is_not(None)
 
 
 def _gate_inputs() -> tuple[sa.ColumnElement[Any], ...]:

@@ -31,6 +31,16 @@ def as_stored(notice: Notice) -> tuple[Any, ...]:
     return (notice.agreement_id, notice.subject_date, stage.stage, list(stage.recipients), facts)
 
 
+def stored(db: Database, kind: str) -> list[tuple[Any, ...]]:
+    """The stored notices of `kind`, as `as_stored` gives a Python notice, in one order."""
+    n = t.notifications
+    query = sa.select(
+        n.c.agreement_id, n.c.subject_date, n.c.stage, n.c.recipients, n.c.facts
+    ).where(n.c.kind == kind)
+    with db.read() as session:
+        return sorted((tuple(row) for row in session.execute(query)), key=repr)
+
+
 def test_the_database_writes_the_notice_the_python_notice_would(db: Database) -> None:
     import_file(db, str(ROOT / "examples" / "kramfors.yaml"), now=NOW)
     with db.read() as session:
@@ -43,20 +53,14 @@ def test_the_database_writes_the_notice_the_python_notice_would(db: Database) ->
 
     result = pay.payout_run(db, as_of=PAYOUT_DAY, now=NOW)
 
-    n = t.notifications
-    query = sa.select(
-        n.c.agreement_id, n.c.subject_date, n.c.stage, n.c.recipients, n.c.facts
-    ).where(n.c.kind == PAYOUT_BLOCKED)
-    with db.read() as session:
-        stored = [tuple(row) for row in session.execute(query)]
+    blocked = stored(db, PAYOUT_BLOCKED)
     assert len(expected) >= 2  # two parties, each with its own instalment
-    assert sorted(stored, key=repr) == sorted(expected, key=repr)
-    assert {f["amount_ore"] for *_, f in stored} == {r.amount_ore for r in due}
+    assert blocked == sorted(expected, key=repr)
+    assert {f["amount_ore"] for *_, f in blocked} == {r.amount_ore for r in due}
     assert result.notifications >= len(expected)
     # A second run finds them stored and writes none again.
     assert pay.payout_run(db, as_of=PAYOUT_DAY, now=NOW).notifications == 0
-    with db.read() as session:
-        assert len(session.execute(query).all()) == len(expected)
+    assert stored(db, PAYOUT_BLOCKED) == blocked
 
 
 def test_the_database_writes_the_warnings_the_python_notices_would(db: Database) -> None:
@@ -75,13 +79,7 @@ def test_the_database_writes_the_warnings_the_python_notices_would(db: Database)
 
     result = pay.payout_run(db, as_of=day, now=NOW)
 
-    n = t.notifications
-    query = sa.select(
-        n.c.agreement_id, n.c.subject_date, n.c.stage, n.c.recipients, n.c.facts
-    ).where(n.c.kind == PAYOUT_WARNING)
-    with db.read() as session:
-        stored = [tuple(row) for row in session.execute(query)]
     assert len(expected) >= 2  # two parties, each warned of its own instalment
-    assert sorted(stored, key=repr) == sorted(expected, key=repr)
+    assert stored(db, PAYOUT_WARNING) == sorted(expected, key=repr)
     assert result.notifications == len(expected)
     assert pay.payout_run(db, as_of=day, now=NOW).notifications == 0

@@ -1,10 +1,11 @@
 """The payout run: release what may be paid, block with a reason what may not.
 
-Set-wise: one query finds every due, unsettled payout together with its agreement,
-whether it has its approving decision, and the follow-up its gate depends on; one more
-finds the missing signatures; the domain's `gate.decide` decides each on the same facts
-as a step does; a few UPDATEs apply the decisions. A payout is released at most once because the
-UPDATE only matches rows still planned or blocked.
+Set-wise: what may be paid is released by one UPDATE per source state, the gate asked
+in SQL (rule_sql.gate_holds). What stays closed is read in parts of about PAYOUT_PART,
+each payout with the facts its gate reads; the domain's `gate.decide` answers once per
+answer key (gate.answer_key), one UPDATE per reason blocks, and the database writes
+the notices (payout_notices.py). A payout is released at most once because the UPDATE
+only matches rows still planned or blocked.
 """
 
 from __future__ import annotations

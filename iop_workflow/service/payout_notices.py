@@ -4,7 +4,7 @@ written by the database.
 A blocked day blocks 200,000 payouts. Their notices are built by one
 `INSERT … SELECT` per block and part from the payouts' own rows: Python hands over the
 ids and the block they share, and never holds a notice of its own. The facts are those
-the payout run's Python notice (`payouts._facts`) keeps, which the steps' notices use;
+the steps' Python notices keep (tests/payout_notice_reference.py);
 tests/integration/test_setwise_equals_steps.py and test_payout_notices.py prove the two
 alike.
 """
@@ -28,7 +28,6 @@ from .outbox import KEY
 from .setwise import among
 
 BLOCKED_STAGE = "blocked"
-# One tuple for every notice of a run: the outbox converts a value object once per part.
 BLOCKED_TO = (r.OFFICER, r.ORGANISATION)
 
 

@@ -46,14 +46,7 @@ from ..domain.states import (
     PayoutState,
 )
 from ..policies import load_policy, preset_names
-from .outbox import Notice
-from .payout_notices import (
-    BLOCKED_STAGE,
-    BLOCKED_TO,
-    notify_blocked,
-    notify_closed,
-    party_stage,
-)
+from .payout_notices import notify_blocked, notify_closed
 from .setwise import (
     SYSTEM,
     Change,
@@ -498,32 +491,6 @@ def _blocked(session: Session, ids: Sequence[int], reason: str, source: PayoutSt
         )
         changed += session.execute(update).scalars()
     return changed
-
-
-def _blocked_notice(row: GateRow) -> Notice:
-    """The notice of a payout blocked now, as `payout_notices.notify_blocked` writes it
-    (the steps' notices are built by this one)."""
-    stage = r.Stage(row.due_on, r.PAYOUT_BLOCKED, BLOCKED_STAGE, BLOCKED_TO)
-    return Notice(row.agreement_id, row.due_on, _per_party(stage, row), _facts(row))
-
-
-def _per_party(stage: r.Stage, row: GateRow) -> r.Stage:
-    """One notice per party (payout_notices.party_stage); routing reads
-    `organisation_id`."""
-    name = party_stage(stage.stage) + str(row.organisation_id)
-    return r.Stage(stage.on, stage.kind, name, stage.recipients)
-
-
-def _facts(row: GateRow) -> dict[str, Any]:
-    return {
-        "organisation_id": row.organisation_id,
-        "diarienummer": row.diarienummer,
-        "due": row.due_on,
-        "amount_ore": row.amount_ore,
-        "reason": row.reason,
-        "block": None if row.block is None else row.block.facts(),
-        "payout_id": row.payout_id,
-    }
 
 
 def record_warnings(session: Session, *, as_of: date, now: datetime) -> int:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from payout_notice_reference import blocked_notice, closed_notice
 
 from iop_workflow.adapters import tables as t
 from iop_workflow.adapters.db import Database
@@ -46,7 +47,7 @@ def test_the_database_writes_the_notice_the_python_notice_would(db: Database) ->
     with db.read() as session:
         due = pay.gate_rows(session, due_from=None, due_to=PAYOUT_DAY)
     expected = [
-        as_stored(pay._blocked_notice(row))
+        as_stored(blocked_notice(row))
         for row in due
         if row.block is not None and row.state is PayoutState.PLANNED
     ]
@@ -72,10 +73,7 @@ def test_the_database_writes_the_warnings_the_python_notices_would(db: Database)
     for row in soon:
         stage = payout_warning(row.due_on, day, load_policy(row.municipality))
         if row.block is not None and stage is not None:
-            notice = Notice(
-                row.agreement_id, row.due_on, pay._per_party(stage, row), pay._facts(row)
-            )
-            expected.append(as_stored(notice))
+            expected.append(as_stored(closed_notice(row, stage)))
 
     result = pay.payout_run(db, as_of=day, now=NOW)
 

@@ -37,6 +37,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, event, given, settings
+from payout_notice_reference import blocked_notice, closed_notice
 from setwise_portfolio import NOW, Built, PortfolioSpec, build, describe, portfolio_specs, store
 
 from iop_workflow.adapters import tables as t
@@ -263,7 +264,7 @@ def payout_notices(agreement: Agreement, changes: list[StateChange], day: date) 
     gate does not hold (the notices' wording is the payout run's own)."""
     by_id = {str(p.id): p for p in agreement.payouts}
     notices = [
-        pay._blocked_notice(gate_row(agreement, by_id[c.entity_key]))
+        blocked_notice(gate_row(agreement, by_id[c.entity_key]))
         for c in changes
         if c.trigger == "block_payout" and c.from_state == PayoutState.PLANNED
     ]
@@ -273,11 +274,7 @@ def payout_notices(agreement: Agreement, changes: list[StateChange], day: date) 
         if payout.state in OPEN_PAYOUT and stage is not None:
             row = gate_row(agreement, payout)
             if row.block is not None:
-                notices.append(
-                    Notice(
-                        row.agreement_id, row.due_on, pay._per_party(stage, row), pay._facts(row)
-                    )
-                )
+                notices.append(closed_notice(row, stage))
     return notices
 
 

@@ -60,8 +60,8 @@ from .setwise import (
 from .system_day import refuse_future
 
 PAYOUT_PART = 10_000  # open payouts decided, changed and recorded at a time
-# Payouts picked by id per statement: bounded by SQLite's 32,766 parameters, as the gate's
-# query names the ids three times.
+# Payouts picked by id per statement. The list goes as one parameter (setwise.among); the
+# bound keeps each statement's list, and what it brings back, short.
 BY_ID = 5_000
 
 

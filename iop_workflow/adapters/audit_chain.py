@@ -20,14 +20,14 @@ after it holds the head, so no other transaction draws ids in between.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..domain.audit_chain import GENESIS, START, Head, link
+from ..domain.audit_chain import GENESIS, START, Head, Link, link, link_shared
 from ..domain.errors import IopError
 from ..domain.model import AuditRecord
 from . import tables as t
@@ -59,7 +59,26 @@ def append(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     place, previous hash and hash, and move the head past them."""
     if not rows:
         return
-    head = link(rows, locked_head(session))
+    _move_head(session, link(rows, locked_head(session)))
+
+
+def append_shared(
+    session: Session,
+    shared: Mapping[str, Any],
+    at: Mapping[str, int],
+    rows: Sequence[Sequence[Any]],
+) -> list[Link]:
+    """`append` for records that have `shared` in common, each row holding its other
+    fields at the places `at` names (domain's `link_shared`): the links of `rows`, in
+    their order, to be inserted in that order."""
+    if not rows:
+        return []
+    links, head = link_shared(shared, at, rows, locked_head(session))
+    _move_head(session, head)
+    return links
+
+
+def _move_head(session: Session, head: Head) -> None:
     c = t.audit_chain
     session.execute(sa.update(c).where(c.c.name == HEAD).values(seq=head.seq, hash=head.hash))
 

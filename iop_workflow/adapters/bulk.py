@@ -11,8 +11,9 @@ stored values are exactly what `sa.insert(table)` would store.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -89,6 +90,59 @@ def insert_many(
         for i, process in converted:
             row[i] = process(row[i])
         values.append(tuple(row))
+    return _write(connection, table, plan, values, skip)
+
+
+def insert_shared(
+    session: Session,
+    table: sa.Table,
+    shared: Mapping[str, Any],
+    columns: Sequence[str],
+    rows: Iterable[tuple[Any, ...]],
+) -> int:
+    """Insert rows that have the values of `shared` in common, each row a tuple of the
+    other `columns`: the shared values are converted once, not once per row (a run
+    audits 225,000 changes that share all but a few strings). Returns how many rows were
+    inserted."""
+    connection = session.connection()
+    names = (*shared, *columns)
+    plan = _compiled(connection.dialect, table, names, ())
+    processor = dict(zip(plan.order, plan.processors, strict=True))
+    prefix = tuple(
+        value if processor[name] is None else processor[name](value)  # type: ignore[misc]
+        for name, value in shared.items()
+    )
+    place = {name: i for i, name in enumerate(names)}
+    ordered = itemgetter(*(place[name] for name in plan.order))
+    converted = [
+        (plan.order.index(name), _memo(process))
+        for name in columns
+        if (process := processor[name]) is not None
+    ]
+    values: list[tuple[Any, ...]] = []
+    for r in rows:
+        row = ordered(prefix + r)
+        if converted:
+            changed = list(row)
+            for i, process in converted:
+                changed[i] = process(changed[i])
+            row = tuple(changed)
+        values.append(row)
+    if not values:
+        return 0
+    return _write(connection, table, plan, values, ())
+
+
+def _write(
+    connection: sa.Connection,
+    table: sa.Table,
+    plan: _Compiled,
+    values: list[tuple[Any, ...]],
+    skip: Sequence[str],
+) -> int:
+    """The rows `values` (in `plan.order`, converted) into `table`, as the driver takes
+    them best."""
+    order = plan.order
     if connection.dialect.name == "postgresql":
         return _copy(connection, table, order, values, skip)
     params: list[Any] = values

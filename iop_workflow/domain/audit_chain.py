@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from json.encoder import encode_basestring as _quoted
@@ -129,6 +129,10 @@ class _Canon:
         return text
 
     def text(self, r: Mapping[Any, Any], seq: int, prev_hash: str) -> str:
+        return _joined(self.parts(r), r["agreement_id"], r["entity_key"], prev_hash, seq)
+
+    def parts(self, r: Mapping[Any, Any]) -> tuple[str, str, str, str, str]:
+        """The text of record `r` around its agreement, key, previous hash and place."""
         # A batch's records differ only in their agreement, key and place: the rest of
         # the text is made once per distinct set of the other values.
         same = (
@@ -141,10 +145,7 @@ class _Canon:
             if len(self._parts) > _MEMO_LIMIT:
                 self._parts.clear()
             parts = self._parts[same] = self._around(r, same[3])
-        return (
-            f"{parts[0]}{_number(r['agreement_id'])}{parts[1]}{_text(r['entity_key'])}"
-            f"{parts[2]}{_quoted(prev_hash)}{parts[3]}{int(seq)}{parts[4]}"
-        )
+        return parts
 
     def _around(self, r: Mapping[Any, Any], data: str) -> tuple[str, str, str, str, str]:
         """The text before, between and after a record's varying values."""
@@ -161,6 +162,20 @@ class _Canon:
 
     def hash(self, r: Mapping[Any, Any], seq: int, prev_hash: str) -> str:
         return hashlib.sha256(self.text(r, seq, prev_hash).encode("utf-8")).hexdigest()
+
+
+def _joined(
+    parts: tuple[str, str, str, str, str],
+    agreement_id: Any,
+    entity_key: Any,
+    prev_hash: str,
+    seq: int,
+) -> str:
+    """A record's canonical text: its varying values between the parts around them."""
+    return (
+        f"{parts[0]}{_number(agreement_id)}{parts[1]}{_text(entity_key)}"
+        f"{parts[2]}{_quoted(prev_hash)}{parts[3]}{int(seq)}{parts[4]}"
+    )
 
 
 def canonical(record: Mapping[str, Any], *, seq: int, prev_hash: str) -> bytes:
@@ -182,6 +197,44 @@ def link(rows: Sequence[MutableMapping[str, Any]], head: Head) -> Head:
         row["seq"], row["prev_hash"] = seq, previous
         previous = row["hash"] = canon.hash(row, seq, previous)
     return Head(seq, previous)
+
+
+Link = tuple[int, str, str]  # a record's seq, prev_hash and hash
+
+
+def link_shared(
+    shared: Mapping[str, Any],
+    at: Mapping[str, int],
+    rows: Iterable[Sequence[Any]],
+    head: Head,
+) -> tuple[list[Link], Head]:
+    """Chain records that have the values of `shared` in common, each row holding its
+    other fields at the places `at` names (agreement_id and entity_key among them),
+    after `head`: each record's link, in the rows' order, and the new head.
+
+    The same hashes as `link` of the records as mappings, without a mapping per record:
+    a set-wise run chains 225,000 records that differ in a few strings. The parts of the
+    text around a record's agreement and key are made once per distinct set of its
+    other varying values."""
+    canon = _Canon()
+    agreement_at, key_at = at["agreement_id"], at["entity_key"]
+    others = tuple(i for name, i in at.items() if name not in ("agreement_id", "entity_key"))
+    parts_of: dict[tuple[Any, ...], tuple[str, str, str, str, str]] = {}
+    links: list[Link] = []
+    seq, previous = head.seq, head.hash
+    for row in rows:
+        # With their types: values that are equal (1, True) but not the same text
+        # must not share parts.
+        varying = tuple((row[i], type(row[i])) for i in others)
+        parts = parts_of.get(varying)
+        if parts is None:
+            record = {**shared, **{name: row[i] for name, i in at.items()}}
+            parts = parts_of[varying] = canon.parts(record)
+        seq += 1
+        text = _joined(parts, row[agreement_at], row[key_at], previous, seq)
+        links.append((seq, previous, hashlib.sha256(text.encode("utf-8")).hexdigest()))
+        previous = links[-1][2]
+    return links, Head(seq, previous)
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from ..adapters import tables as t
-from ..adapters.audit_chain import append as append_to_chain
-from ..adapters.bulk import insert_many
+from ..adapters.audit_chain import append_shared
+from ..adapters.bulk import insert_shared
 from ..adapters.db import Database
 from ..domain.machines import destination, sources
 from ..domain.roles import DEFAULT_ORIGIN, Origin
@@ -139,32 +139,39 @@ def write_audit(
     as_of: date,
     origin: Origin = DEFAULT_ORIGIN,
 ) -> None:
-    data = {"as_of": as_of.isoformat()}
+    """One audit record per change, chained in the changes' order."""
+    shared = {
+        "at": now,
+        "actor": SYSTEM,
+        "role": SYSTEM,
+        "data": {"as_of": as_of.isoformat()},
+        "channel": origin.channel,
+        "os_user": origin.os_user,
+        "host": origin.host,
+        "effective_date": as_of,
+    }
     # In parts, so that a run of 100 000 changes never holds all its audit rows at once;
     # each part is chained after the one before, in the same transaction.
     for part in chunks(changes, AUDIT_PART):
-        rows = [
-            {
-                "at": now,
-                "actor": SYSTEM,
-                "role": SYSTEM,
-                "agreement_id": c.agreement_id,
-                "entity": c.entity,
-                "entity_key": c.key,
-                "trigger": c.trigger,
-                "from_state": c.from_state,
-                "to_state": c.to_state,
-                "reason": c.reason,
-                "data": data,
-                "channel": origin.channel,
-                "os_user": origin.os_user,
-                "host": origin.host,
-                "effective_date": as_of,
-            }
-            for c in part
-        ]
-        append_to_chain(session, rows)  # hashed in this transaction, in insertion order
-        insert_many(session, t.audit_log, rows)
+        links = append_shared(session, shared, _CHANGE_FIELDS, part)
+        rows = (
+            (c.agreement_id, c.entity, c.key, c.trigger, c.from_state, c.to_state, c.reason, *link)
+            for c, link in zip(part, links, strict=True)
+        )
+        insert_shared(session, t.audit_log, shared, _AUDITED, rows)
+
+
+# Where a Change holds the fields of its audit record, and the columns written per change.
+_CHANGE_FIELDS = {
+    "agreement_id": Change._fields.index("agreement_id"),
+    "entity": Change._fields.index("entity"),
+    "entity_key": Change._fields.index("key"),
+    "trigger": Change._fields.index("trigger"),
+    "from_state": Change._fields.index("from_state"),
+    "to_state": Change._fields.index("to_state"),
+    "reason": Change._fields.index("reason"),
+}
+_AUDITED = (*_CHANGE_FIELDS, "seq", "prev_hash", "hash")
 
 
 def after_bulk_change(db: Database, changes: Sequence[Change], tables: Sequence[str]) -> None:

@@ -1,7 +1,8 @@
-"""`insert_many` (adapters/bulk.py) stores what `sa.insert` stores, on both databases,
-and counts only the rows it inserted when a unique key is there already. The audit
-records are chained before they are stored: the chain that verifies at the end of each
-test (tests/conftest.py) is a second check that the stored values are the hashed ones."""
+"""`insert_many` and `insert_shared` (adapters/bulk.py) store what `sa.insert` stores,
+on both databases, and `insert_many` counts only the rows it inserted when a unique key
+is there already. The audit records are chained before they are stored: the chain that
+verifies at the end of each test (tests/conftest.py) is a second check that the stored
+values are the hashed ones."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from iop_workflow.adapters import tables as t
-from iop_workflow.adapters.audit_chain import append
-from iop_workflow.adapters.bulk import insert_many
+from iop_workflow.adapters.audit_chain import append, append_shared
+from iop_workflow.adapters.bulk import insert_many, insert_shared
 from iop_workflow.adapters.db import Database
 
 STOCKHOLM_WINTER = timezone(timedelta(hours=1))
@@ -71,6 +72,32 @@ def test_rows_are_stored_as_sa_insert_stores_them(empty_db: Database) -> None:
     assert bulk[0]["data"]["nested"] == {"år": [2026, 2027]}
     assert bulk[0]["actor"] == "Åsa Öberg"
     assert bulk[0]["effective_date"] == date(2027, 2, 1)
+
+
+def test_rows_with_shared_values_are_stored_as_sa_insert_stores_them(empty_db: Database) -> None:
+    # As the set-wise runs audit: the run's values shared, each change's own in a tuple.
+    empty_db.upgrade()
+    data = {"as_of": "2027-02-01", "nested": {"år": [2026, 2027]}}
+    own = ("agreement_id", "entity_key", "reason")
+    with empty_db.write() as session:
+        by_core = [_row("a1", data), {**_row("a2", data), "reason": "gate holds"}]
+        append(session, by_core)
+        session.execute(sa.insert(t.audit_log), by_core)
+        shared = {k: v for k, v in _row("", data).items() if k not in own}
+        changes = [(None, "b1", by_core[0]["reason"]), (None, "b2", "gate holds")]
+        links = append_shared(
+            session, shared, {"agreement_id": 0, "entity_key": 1, "reason": 2}, changes
+        )
+        rows = [(*change, *link) for change, link in zip(changes, links, strict=True)]
+        inserted = insert_shared(
+            session, t.audit_log, shared, (*own, "seq", "prev_hash", "hash"), rows
+        )
+    assert inserted == 2
+    core, bulk = _stored(empty_db, ["a1", "a2"]), _stored(empty_db, ["b1", "b2"])
+    assert bulk == core
+    assert [row["reason"] for row in bulk] == ["uppföljning 2026 är inte godkänd", "gate holds"]
+    assert bulk[0]["at"] == datetime(2027, 1, 31, 22, 30, 15, 123456, tzinfo=UTC)
+    assert bulk[1]["data"]["nested"] == {"år": [2026, 2027]}
 
 
 def _organisation(orgnr: str, name: str) -> dict[str, Any]:

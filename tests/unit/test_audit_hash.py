@@ -20,6 +20,7 @@ from iop_workflow.domain.audit_chain import (
     Head,
     canonical,
     link,
+    link_shared,
     record_hash,
 )
 
@@ -109,6 +110,41 @@ def test_the_canonical_text_is_the_documented_definition(
         record_hash(r, seq=seq, prev_hash=prev)
         == hashlib.sha256(definition(r, seq, prev)).hexdigest()
     )
+
+
+VARYING = ("agreement_id", "entity", "entity_key", "trigger", "from_state", "to_state", "reason")
+
+
+@given(
+    varying=st.lists(
+        st.tuples(
+            st.none() | st.integers(1, 10**9),
+            st.sampled_from(["payout", "follow_up"]),
+            text,
+            st.sampled_from(["block_payout", "release_payout"]),
+            st.sampled_from(["planned", "blocked"]),
+            st.sampled_from(["blocked", "released"]),
+            st.sampled_from(["", "gate holds", "årsuppföljning 2027 ej godkänd", "1"]),
+        ),
+        max_size=40,
+    ),
+    data=st.dictionaries(text, json_values, max_size=3),
+    after=st.integers(0, 10**6),
+)
+def test_records_chained_with_shared_values_get_the_hashes_of_whole_records(
+    varying: list[tuple[Any, ...]], data: dict[str, Any], after: int
+) -> None:
+    # What `write_audit` chains: the run's values shared, a change's fields in its row
+    # at other places than the record's order (a Change holds its diarienummer too).
+    shared = {k: v for k, v in record(data=data).items() if k not in (*VARYING, "id")}
+    rows = [(v[0], "Dnr", *v[1:]) for v in varying]
+    at = {name: i if i == 0 else i + 1 for i, name in enumerate(VARYING)}
+    head = Head(after, hashlib.sha256(str(after).encode()).hexdigest())
+    whole = [{**shared, **dict(zip(VARYING, v, strict=True))} for v in varying]
+    expected_head = link(whole, head)
+    links, new_head = link_shared(shared, at, rows, head)
+    assert links == [(w["seq"], w["prev_hash"], w["hash"]) for w in whole]
+    assert new_head == expected_head
 
 
 def test_equal_values_of_other_types_hash_differently() -> None:

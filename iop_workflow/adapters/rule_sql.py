@@ -5,15 +5,15 @@ from the rule itself: the query stays set-wise and index-friendly and no SQL res
 the rule. A rule that depends on the policy becomes one such comparison per distinct
 bound among the presets, each limited to the municipalities giving that bound.
 
-Where the payout gate (`gate.decide`) holds is here as one condition over the same
-facts, so that a payout run releases what may be paid in one UPDATE;
-tests/integration/test_gate_sql.py proves that the two answer alike on every combination
+The payout gate's answer key (`gate.answer_key`) is here as columns over the same facts,
+so that a payout run groups its payouts by key in SQL and asks `gate.decide` once per
+group; tests/integration/test_gate_sql.py proves the two keys alike on every combination
 of facts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -55,27 +55,50 @@ def gate_year(covers_from: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     return year
 
 
-def gate_holds(
+def answer_key(
     *,
+    agreement_id: sa.ColumnElement[Any],
     agreement_state: sa.ColumnElement[Any],
     approved: sa.ColumnElement[bool],
     unsigned: sa.ColumnElement[bool],
     covers_from: sa.ColumnElement[Any],
     origin_year: sa.ColumnElement[Any],
     follow_up_state: sa.ColumnElement[Any],
-) -> sa.ColumnElement[bool]:
-    """Where `gate.decide` names no block, on the same facts. `unsigned`: some party has
-    not signed the gate's period; `follow_up_state`: NULL when the gate year's follow-up
-    does not exist. A conjunction whose first term is the follow-up: on a day when
-    payouts stay closed most fail there, and the database asks nothing else of them
-    (only `decide`, which names the block, must ask in its order)."""
-    first_year_or_approved = sa.or_(
-        gate_year(covers_from) < origin_year,
-        follow_up_state == FollowUpState.APPROVED.value,
+    follow_up_due: sa.ColumnElement[Any],
+) -> tuple[
+    sa.ColumnElement[Any], sa.ColumnElement[Any], sa.ColumnElement[Any], sa.ColumnElement[Any]
+]:
+    """`gate.answer_key` on the same facts, as four columns: the agreement when the
+    agreement alone closes the gate, else NULL; the gate year when it is not before the
+    agreement's first, else NULL; and that year's follow-up state and due day.
+
+    Finer than the domain's key (an agreement that closes the gate has a key per gate
+    year here) and never coarser: payouts whose four columns are alike (NULL alike NULL,
+    as `GROUP BY` has it) have one domain key, so one answer from `decide`. Finer, so
+    that the agreement's facts are asked once per row, by the first column alone.
+    tests/integration/test_gate_sql.py proves the domain's key a function of these
+    columns (`domain_key`) on every combination of facts."""
+    agreement_closed = sa.or_(
+        agreement_state.not_in(sorted(PAYING_STATES)), sa.not_(approved), unsigned
     )
-    return sa.and_(
-        first_year_or_approved,
-        agreement_state.in_(sorted(PAYING_STATES)),
-        approved,
-        sa.not_(unsigned),
+    year = gate_year(covers_from)
+    return (
+        sa.case((agreement_closed, agreement_id)),
+        sa.case((year >= origin_year, year)),
+        follow_up_state,
+        follow_up_due,
+    )
+
+
+def domain_key(columns: Sequence[Any]) -> tuple[Any, ...]:
+    """`gate.answer_key` of the payouts whose `answer_key` columns are `columns`."""
+    agreement, year, follow_up_state, follow_up_due = columns
+    if agreement is not None:
+        return (agreement,)
+    if year is None:
+        return ()
+    return (
+        year,
+        None if follow_up_state is None else FollowUpState(follow_up_state),
+        follow_up_due,
     )

@@ -1,11 +1,12 @@
 """The payout run: release what may be paid, block with a reason what may not.
 
-Set-wise: what may be paid is released by one UPDATE per source state, the gate asked
-in SQL (rule_sql.gate_holds). What stays closed is read in parts of about PAYOUT_PART,
-each payout with the facts its gate reads; the domain's `gate.decide` answers once per
-answer key (gate.answer_key), one UPDATE per reason blocks, and the database writes
-the notices (payout_notices.py). A payout is released at most once because the UPDATE
-only matches rows still planned or blocked.
+Set-wise: the open payouts due are written with their gate's answer key to a table of
+the run's transaction (gate_keys.py), one statement that reads the gate's facts; the
+domain's `gate.decide` answers once per key, of the key's first payout (`gate_rows`).
+Then one UPDATE per source state releases the payouts of the keys whose gate holds, and
+one per source state and answer blocks the others with the answer's reason, the
+database writing their notices (payout_notices.py). A payout is released at most once
+because the UPDATE only matches rows still planned or blocked.
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ from sqlalchemy.orm import Session
 
 from ..adapters import tables as t
 from ..adapters.db import Database, Repository
-from ..adapters.rule_sql import gate_holds
-from ..adapters.rule_sql import gate_year as rule_gate_year
 from ..clock import Clock
 from ..domain import reminders as r
 from ..domain.due_rules import PAYOUT_DUE
@@ -32,7 +31,6 @@ from ..domain.gate import (
     GateBlock,
     GateFacts,
     answer_key,
-    approving_kinds,
     decide,
     display_party,
 )
@@ -41,11 +39,11 @@ from ..domain.roles import DEFAULT_ORIGIN, Origin
 from ..domain.states import (
     OPEN_PAYOUT,
     AgreementState,
-    DecisionOutcome,
     FollowUpState,
     PayoutState,
 )
 from ..policies import load_policy, preset_names
+from .gate_keys import Key, approved, gate_follow_up, keyed_payouts, payouts_of
 from .payout_notices import notify_blocked, notify_closed
 from .setwise import (
     SYSTEM,
@@ -92,29 +90,6 @@ class PayoutRunResult:
         return sum(1 for c in self.changes if c.trigger == trigger)
 
 
-def _approved(agreement_id: sa.ColumnElement[Any] | None = None) -> sa.ColumnElement[bool]:
-    """Whether the agreement (`agreement_id`, the agreements' own by default) has the
-    approving decision the gate asks for.
-
-    A scalar subquery, not `EXISTS`: PostgreSQL turns an `EXISTS` of the top-level
-    conditions into a semi-join, and at 10,000 agreements, misjudging how many payouts
-    the other conditions leave, planned it as a loop over every decision for each payout
-    (3 s of a 3.7 s release). A scalar subquery stays one index search per row."""
-    d = t.decisions
-    decision = (
-        sa.select(d.c.id)
-        .where(
-            d.c.agreement_id == (t.agreements.c.id if agreement_id is None else agreement_id),
-            d.c.period_no == GATE_PERIOD,
-            d.c.outcome == DecisionOutcome.APPROVED,
-            d.c.kind.in_(sorted(approving_kinds(GATE_PERIOD))),
-        )
-        .limit(1)
-        .scalar_subquery()
-    )
-    return decision.is_not(None)
-
-
 def _gate_inputs() -> tuple[sa.ColumnElement[Any], ...]:
     """The agreement and follow-up columns the gate reads (with the payout's own)."""
     a, f = t.agreements, t.follow_ups
@@ -123,16 +98,9 @@ def _gate_inputs() -> tuple[sa.ColumnElement[Any], ...]:
         a.c.municipality,
         a.c.state.label("agreement_state"),
         sa.func.coalesce(a.c.first_start, a.c.start).label("origin"),
-        _approved().label("approved"),
+        approved().label("approved"),
         f.c.state.label("follow_up_state"),
         f.c.due_on.label("follow_up_due"),
-    )
-
-
-def _gate_follow_up() -> sa.ColumnElement[bool]:
-    p, f = t.payouts, t.follow_ups
-    return sa.and_(
-        f.c.agreement_id == p.c.agreement_id, f.c.year == rule_gate_year(p.c.covers_from)
     )
 
 
@@ -216,7 +184,7 @@ def _gate_rows(
     payout_ids: Sequence[int] | None,
 ) -> list[GateRow]:
     p, a, f = t.payouts, t.agreements, t.follow_ups
-    joined = p.join(a, a.c.id == p.c.agreement_id).outerjoin(f, _gate_follow_up())
+    joined = p.join(a, a.c.id == p.c.agreement_id).outerjoin(f, gate_follow_up())
     # A short list (`payout_ids`) is found by id: its state is checked as `still_in`
     # does, so that SQLite does not walk every open payout through the index on state
     # (225,000 at 100,000 agreements) for each part of the list.
@@ -281,45 +249,50 @@ def run_payouts(
     """Inside the caller's transaction: decide every due payout on `as_of`, audited as
     coming through `origin` (the flows pass FLOW_ORIGIN).
 
-    In parts of about PAYOUT_PART payouts, each decided, changed, audited and noticed
-    before the next is read: a run over 225,000 payouts never holds all their gate rows,
-    notices and audit rows at once. All parts are in the one transaction."""
+    The gate is asked once per answer key (gate_keys.py), never per payout: what it lets
+    through is released, and what it keeps closed is blocked with the key's reason and
+    noticed, by one UPDATE (and one `INSERT … SELECT` of notices) per source state and
+    answer. All in the one transaction."""
     result = PayoutRunResult(as_of)
     due_to = PAYOUT_DUE.latest_value(as_of)
     ids = None if agreement_ids is None else list(agreement_ids)
-    # What may be paid is released in one UPDATE per source state; only what stays
-    # closed is read into Python, for its reason and its notice.
-    released = _release_where_gate_holds(session, as_of=as_of, due_to=due_to, agreement_ids=ids)
-    write_audit(session, released, now=now, as_of=as_of, origin=origin)
-    result.changes += released
-    for part in _parts(session, due_from=None, due_to=due_to, agreement_ids=ids):
-        # The part's ids already keep to `agreement_ids`.
-        rows = gate_rows(session, due_from=None, due_to=due_to, payout_ids=part)
-        changes, notified = _decide(session, rows, as_of=as_of, now=now)
-        write_audit(session, changes, now=now, as_of=as_of, origin=origin)
-        result.notifications += notified
-        result.changes += changes
+    with keyed_payouts(session, due_to=due_to, agreement_ids=ids) as groups:
+        first = {g.first for g in groups}
+        rows = gate_rows(session, due_from=None, due_to=due_to, payout_ids=sorted(first))
+        block_of = {row.payout_id: row.block for row in rows}
+        holding: list[Key] = []
+        closed: dict[GateBlock, list[Key]] = defaultdict(list)
+        for g in groups:
+            if g.first not in block_of:
+                continue  # no longer open: nothing to decide
+            block = block_of[g.first]
+            if block is None:
+                holding.append(g.key)
+            else:
+                closed[block].append(g.key)
+        released = _release(session, payouts_of(session, holding), as_of) if holding else []
+        write_audit(session, released, now=now, as_of=as_of, origin=origin)
+        result.changes += released
+        for block, keys in closed.items():
+            changes, notified = _block_closed(session, payouts_of(session, keys), block, as_of, now)
+            write_audit(session, changes, now=now, as_of=as_of, origin=origin)
+            result.changes += changes
+            result.notifications += notified
     result.notifications += record_warnings(session, as_of=as_of, now=now)
     return result
 
 
-def _release_where_gate_holds(
-    session: Session, *, as_of: date, due_to: date, agreement_ids: list[int] | None
-) -> list[Change]:
-    """Release every open payout due by `due_to` whose gate holds, the gate asked in SQL
-    (rule_sql.gate_holds: where the domain's `decide` names no block) of each payout's row."""
-    p, a = t.payouts, t.agreements
-    diarienummer = sa.select(a.c.diarienummer).where(a.c.id == p.c.agreement_id)
+def _release(session: Session, picked: sa.Select[tuple[int]], as_of: date) -> list[Change]:
+    """Release the open payouts `picked` (ids whose gate holds): one UPDATE per source
+    state. A payout is released at most once: the UPDATE matches only rows still open."""
+    p = t.payouts
     changes: list[Change] = []
     for source in sorted(OPEN_PAYOUT):
-        picked = [p.c.state == source, p.c.due_on <= due_to, _gate_holds_for_payout()]
-        if agreement_ids is not None:
-            picked.append(p.c.agreement_id.in_(agreement_ids))
         stmt = (
             sa.update(p)
-            .where(*picked)
+            .where(p.c.id.in_(picked), still(p.c.state, source))
             .values(_released(as_of))
-            .returning(p.c.agreement_id, diarienummer.scalar_subquery(), p.c.id)
+            .returning(p.c.agreement_id, _diarienummer(), p.c.id)
         )
         changes += [
             Change(
@@ -337,6 +310,12 @@ def _release_where_gate_holds(
     return changes
 
 
+def _diarienummer() -> sa.ScalarSelect[Any]:
+    """The diarienummer of the payout row being changed, returned with it."""
+    a, p = t.agreements, t.payouts
+    return sa.select(a.c.diarienummer).where(a.c.id == p.c.agreement_id).scalar_subquery()
+
+
 def _released(as_of: date) -> dict[str, Any]:
     """A payout's columns once the run of `as_of` has released it."""
     return {
@@ -348,50 +327,50 @@ def _released(as_of: date) -> dict[str, Any]:
     }
 
 
-def _gate_holds_for_payout() -> sa.ColumnElement[bool]:
-    """Whether the gate holds for the payout row being updated (rule_sql.gate_holds),
-    each fact read by its agreement's id, as `gate_rows` reads them by join."""
-    p, a, f = t.payouts, t.agreements, t.follow_ups
+def _block_closed(
+    session: Session, picked: sa.Select[tuple[int]], block: GateBlock, as_of: date, now: datetime
+) -> tuple[list[Change], int]:
+    """Block the open payouts `picked` (ids closed by `block`) with its reason: the
+    changes made, and how many notices were new.
 
-    def of_agreement(column: sa.ColumnElement[Any]) -> sa.ScalarSelect[Any]:
-        return sa.select(column).where(a.c.id == p.c.agreement_id).scalar_subquery()
-
-    follow_up_state = (
-        sa.select(f.c.state)
-        .where(f.c.agreement_id == p.c.agreement_id, f.c.year == rule_gate_year(p.c.covers_from))
-        .scalar_subquery()
-    )
-    return gate_holds(
-        agreement_state=of_agreement(a.c.state),
-        approved=_approved(p.c.agreement_id),
-        unsigned=_unsigned(p.c.agreement_id),
-        covers_from=p.c.covers_from,
-        origin_year=sa.extract("year", of_agreement(sa.func.coalesce(a.c.first_start, a.c.start))),
-        follow_up_state=follow_up_state,
-    )
-
-
-def _unsigned(agreement_id: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
-    """Whether a party of the agreement (the municipality, or an organisation) has not
-    signed the gate's period: `unsigned_parties` as a condition."""
-    ap, o, s = t.agreement_parties, t.organisations, t.signatures
-
-    def signed(party: sa.ColumnElement[Any]) -> sa.Exists:
-        # Correlated past the EXISTS it sits in, to the payout row of the UPDATE.
-        return (
-            sa.exists()
-            .where(
-                s.c.agreement_id == agreement_id, s.c.party == party, s.c.period_no == GATE_PERIOD
-            )
-            .correlate_except(s)
+    A planned payout is blocked and noticed. A blocked one whose stored reason moved on
+    (e.g. the report arrived) is the domain's `block_payout` from blocked, which is how
+    a step refreshes the reason: a state change with its audit record, without a new
+    notice. One already blocked for this reason is left alone, so that a second run (or
+    a concurrent one that came first) has nothing to record."""
+    p = t.payouts
+    reason = block.reason
+    changes: list[Change] = []
+    notified = 0
+    for source in (PayoutState.PLANNED, PayoutState.BLOCKED):
+        where = [p.c.id.in_(picked), still(p.c.state, source)]
+        if source is PayoutState.BLOCKED:
+            where.append(p.c.blocked_reason.is_distinct_from(reason))
+        stmt = (
+            sa.update(p)
+            .where(*where)
+            .values(state=PayoutState.BLOCKED, blocked_reason=reason, version=p.c.version + 1)
+            .returning(p.c.agreement_id, _diarienummer(), p.c.id)
         )
-
-    organisation_unsigned = (
-        sa.exists()
-        .select_from(ap.join(o, o.c.id == ap.c.organisation_id))
-        .where(ap.c.agreement_id == agreement_id, ~signed(o.c.organisationsnummer))
-    )
-    return sa.or_(~signed(sa.literal(MUNICIPALITY_PARTY)), organisation_unsigned)
+        blocked = [
+            Change(
+                agreement_id,
+                name,
+                "payout",
+                str(payout_id),
+                "block_payout",
+                source.value,
+                PayoutState.BLOCKED.value,
+                reason,
+            )
+            for agreement_id, name, payout_id in session.execute(stmt)
+        ]
+        changes += blocked
+        if source is PayoutState.PLANNED:
+            ids = [int(c.key) for c in blocked]
+            for part in chunks(ids, BY_ID):
+                notified += notify_blocked(session, part, block, as_of=as_of, now=now)
+    return changes, notified
 
 
 def _parts(
@@ -421,76 +400,6 @@ def _parts(
         last_agreement = agreement_id
     if part:
         yield part
-
-
-def _decide(
-    session: Session, rows: Sequence[GateRow], *, as_of: date, now: datetime
-) -> tuple[list[Change], int]:
-    """Block the `rows` (the gate closed on each: `_release_where_gate_holds` released
-    the others) with their reason: the changes made, and how many notices were new."""
-    # One UPDATE per distinct reason: reasons name a follow-up year and state, so they
-    # are shared by many payouts. A row whose gate holds after all (a concurrent change
-    # between the release and this read) is left for the next run.
-    to_block: dict[str, list[int]] = defaultdict(list)
-    reasons_moved: dict[str, list[int]] = defaultdict(list)
-    blocks: dict[str, GateBlock] = {}
-    for row in rows:
-        if row.block is None or row.reason is None:
-            continue
-        blocks[row.reason] = row.block
-        if row.state is PayoutState.PLANNED:
-            to_block[row.reason].append(row.payout_id)
-        elif row.blocked_reason != row.reason:
-            # Still blocked, for a reason that moved on (e.g. the report arrived).
-            reasons_moved[row.reason].append(row.payout_id)
-    by_id = {row.payout_id: row for row in rows}
-    changes: list[Change] = []
-    notified = 0
-    # A reason that moved on is the domain's `block_payout` from blocked (it is how a
-    # step refreshes the reason): a state change with its audit record, like any other.
-    for source, by_reason in (
-        (PayoutState.PLANNED, to_block),
-        (PayoutState.BLOCKED, reasons_moved),
-    ):
-        for reason, ids in by_reason.items():
-            blocked = _blocked(session, ids, reason, source)
-            changes += [
-                Change(
-                    by_id[payout_id].agreement_id,
-                    by_id[payout_id].diarienummer,
-                    "payout",
-                    str(payout_id),
-                    "block_payout",
-                    source.value,
-                    PayoutState.BLOCKED.value,
-                    reason,
-                )
-                for payout_id in blocked
-            ]
-            if source is PayoutState.PLANNED:
-                for part in chunks(blocked, BY_ID):
-                    notified += notify_blocked(session, part, blocks[reason], as_of=as_of, now=now)
-    return changes, notified
-
-
-def _blocked(session: Session, ids: Sequence[int], reason: str, source: PayoutState) -> list[int]:
-    """Block the payouts `ids` still in `source` with `reason`; the ids it changed. A
-    payout already blocked is changed only while its stored reason still differs, so that
-    a concurrent run that moved it first leaves this one nothing to record."""
-    p = t.payouts
-    changed: list[int] = []
-    for part in chunks(ids, BY_ID):
-        where = [among(session, p.c.id, part), still(p.c.state, source)]
-        if source is PayoutState.BLOCKED:
-            where.append(p.c.blocked_reason.is_distinct_from(reason))
-        update = (
-            sa.update(p)
-            .where(*where)
-            .values(state=PayoutState.BLOCKED, blocked_reason=reason, version=p.c.version + 1)
-            .returning(p.c.id)
-        )
-        changed += session.execute(update).scalars()
-    return changed
 
 
 def record_warnings(session: Session, *, as_of: date, now: datetime) -> int:
@@ -563,7 +472,7 @@ def list_payouts(
     depends on: the same inputs as `gate_rows`) and one for missing signatures.
     """
     p, a, f = t.payouts, t.agreements, t.follow_ups
-    gate_follow_up = sa.and_(p.c.state.in_(sorted(OPEN_PAYOUT)), _gate_follow_up())
+    open_follow_up = sa.and_(p.c.state.in_(sorted(OPEN_PAYOUT)), gate_follow_up())
     picked = []
     if state is not None:
         if state not in {s.value for s in PayoutState}:
@@ -572,7 +481,7 @@ def list_payouts(
         picked.append(p.c.state == PayoutState(state))
     query = (
         sa.select(p, *_gate_inputs())
-        .select_from(p.join(a, a.c.id == p.c.agreement_id).outerjoin(f, gate_follow_up))
+        .select_from(p.join(a, a.c.id == p.c.agreement_id).outerjoin(f, open_follow_up))
         .order_by(p.c.due_on, p.c.id)
     )
     with db.read() as session:

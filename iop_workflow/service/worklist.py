@@ -46,7 +46,8 @@ from ..domain.states import (
 from ..domain.wording import block_reason
 from ..policies import load_policy, preset_names
 from .access import Viewer, visible_agreements
-from .payouts import _block, _gate_follow_up, _gate_inputs, unsigned_parties
+from .gate_keys import gate_follow_up
+from .payouts import _block, _gate_inputs, unsigned_parties
 
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("due", "Att göra i dag och försenat"),
@@ -629,7 +630,7 @@ def _gates(session: Session, payout_ids: Sequence[int]) -> dict[int, GateBlock |
     p, a, f = t.payouts, t.agreements, t.follow_ups
     query = (
         sa.select(p.c.id, p.c.covers_from, a.c.id.label("agreement_id"), *_gate_inputs())
-        .select_from(p.join(a, a.c.id == p.c.agreement_id).outerjoin(f, _gate_follow_up()))
+        .select_from(p.join(a, a.c.id == p.c.agreement_id).outerjoin(f, gate_follow_up()))
         .where(p.c.id.in_(payout_ids))
     )
     unsigned = unsigned_parties(session, sa.select(p.c.agreement_id).where(p.c.id.in_(payout_ids)))

@@ -1,5 +1,8 @@
-"""The payout gate is one rule: `gate.decide` and its SQL (rule_sql.gate_holds), which
-the payout run releases by, give the same answer on the same facts, on both databases."""
+"""The payout gate is one rule: the payout run groups payouts by the SQL of its answer
+key (rule_sql.answer_key) and asks `gate.decide` once per group. On every combination of
+facts, on both databases, the domain's key (`gate.answer_key`) is a function of the SQL
+key's columns (`rule_sql.domain_key`), so payouts grouped together get one answer
+(tests/unit/test_gate.py proves that of the domain's key)."""
 
 from __future__ import annotations
 
@@ -11,8 +14,9 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from iop_workflow.adapters.rule_sql import gate_holds
-from iop_workflow.domain.gate import GateFacts, GateKind, decide
+from iop_workflow.adapters.rule_sql import answer_key as sql_answer_key
+from iop_workflow.adapters.rule_sql import domain_key
+from iop_workflow.domain.gate import GateFacts, GateKind, answer_key, decide
 from iop_workflow.domain.states import AgreementState, FollowUpState
 
 facts = st.builds(
@@ -56,21 +60,38 @@ EACH_ANSWER = [
 ]
 
 
-def sql_holds(connection: sa.Connection, f: GateFacts) -> bool:
+AGREEMENT = 7
+
+
+def sql_key(connection: sa.Connection, f: GateFacts) -> tuple[object, ...]:
     state = None if f.follow_up_state is None else f.follow_up_state.value
-    holds = gate_holds(
+    columns = sql_answer_key(
+        agreement_id=sa.literal(AGREEMENT, sa.Integer),
         agreement_state=sa.literal(f.agreement_state.value, sa.String),
         approved=sa.literal(f.approved, sa.Boolean),
         unsigned=sa.literal(bool(f.unsigned), sa.Boolean),
         covers_from=sa.literal(f.covers_from, sa.Date),
         origin_year=sa.literal(f.origin_year, sa.Integer),
         follow_up_state=sa.literal(state, sa.String),
+        follow_up_due=sa.literal(f.follow_up_due, sa.Date),
     )
-    # NULL (a missing follow-up compared) releases nothing, as False does.
-    return bool(connection.execute(sa.select(sa.case((holds, True), else_=False))).scalar_one())
+    return tuple(connection.execute(sa.select(*columns)).one())
 
 
-def test_the_gate_in_sql_answers_as_the_domain(backend_url: str) -> None:
+def domain(f: GateFacts) -> tuple[object, ...]:
+    return answer_key(
+        AGREEMENT,
+        f.agreement_state,
+        f.approved,
+        not f.unsigned,
+        f.covers_from,
+        f.origin_year,
+        f.follow_up_state,
+        f.follow_up_due,
+    )
+
+
+def test_the_answer_key_in_sql_determines_the_domains(backend_url: str) -> None:
     engine = sa.create_engine(backend_url)
     seen: set[GateKind | None] = set()
     try:
@@ -79,8 +100,8 @@ def test_the_gate_in_sql_answers_as_the_domain(backend_url: str) -> None:
             @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
             @given(facts)
             def agree(f: GateFacts) -> None:
+                assert domain_key(sql_key(connection, f)) == domain(f), f
                 block = decide(f)
-                assert sql_holds(connection, f) == (block is None), (f, block)
                 seen.add(None if block is None else block.kind)
 
             for each in EACH_ANSWER:
@@ -93,13 +114,13 @@ def test_the_gate_in_sql_answers_as_the_domain(backend_url: str) -> None:
 
 
 @pytest.mark.parametrize("state", list(AgreementState), ids=str)
-def test_each_agreement_state_opens_the_gate_in_sql_as_in_the_domain(
+def test_each_agreement_state_keys_payouts_in_sql_as_in_the_domain(
     backend_url: str, state: AgreementState
 ) -> None:
-    f = GateFacts("KS 2027/1", state, 2027, True, (), date(2027, 3, 1), None, None)
+    f = GateFacts("KS 2027/1", state, 2027, True, (), date(2028, 3, 1), None, None)
     engine = sa.create_engine(backend_url)
     try:
         with engine.connect() as connection:
-            assert sql_holds(connection, f) == (decide(f) is None)
+            assert domain_key(sql_key(connection, f)) == domain(f)
     finally:
         engine.dispose()

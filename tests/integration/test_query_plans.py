@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from iop_workflow.adapters.db import Database
+from iop_workflow.service.gate_keys import KEYS
 from iop_workflow.service.importer import import_file
 from iop_workflow.service.payouts import payout_run
 from iop_workflow.service.sweep import daily_sweep
@@ -59,19 +60,18 @@ def statements(db: Database) -> Iterator[list[tuple[str, Any]]]:
 def problems(db: Database, sent: list[tuple[str, Any]]) -> list[str]:
     """Each plan step on a due table that is not an index search on its whole condition."""
     found = []
-    raw = db.engine.raw_connection()
-    try:
-        cursor = raw.cursor()
+    with db.engine.connect() as connection:
+        # The payout run's key table lives only in its transaction: here again, empty.
+        KEYS.create(connection)
         for statement, parameters in sent:
-            cursor.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)
-            for step in (row[3] for row in cursor.fetchall()):
+            plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            for step in (row[3] for row in plan):
                 words = step.split()
                 if len(words) < 2 or words[1] not in DUE_TABLES:
                     continue
                 if words[0] == "SCAN" or STATE_ONLY.search(step):
                     found.append(f"{step}  ←  {' '.join(statement.split())[:120]}")
-    finally:
-        raw.close()
+        connection.rollback()
     return found
 
 

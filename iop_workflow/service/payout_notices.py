@@ -45,7 +45,7 @@ def notify_blocked(
     officer and the organisation, one per party and due day, once. How many were new."""
     return notify_closed(
         session,
-        payout_ids,
+        among(session, t.payouts.c.id, payout_ids),
         block,
         kind=r.PAYOUT_BLOCKED,
         stage=BLOCKED_STAGE,
@@ -57,7 +57,7 @@ def notify_blocked(
 
 def notify_closed(
     session: Session,
-    payout_ids: Sequence[int],
+    picked: sa.ColumnElement[bool],
     block: GateBlock,
     *,
     kind: str,
@@ -66,8 +66,9 @@ def notify_closed(
     as_of: date,
     now: datetime,
 ) -> int:
-    """Record a notice of `kind` at `stage` about each payout `payout_ids`, all closed by
-    `block`, to `recipients`: one per party and due day, once. How many were new."""
+    """Record a notice of `kind` at `stage` about each payout `picked` (a condition on
+    t.payouts), all closed by `block`, to `recipients`: one per party and due day, once.
+    How many were new."""
     p, a, n = t.payouts, t.agreements, t.notifications
     postgres = session.get_bind().dialect.name == "postgresql"
 
@@ -110,7 +111,7 @@ def notify_closed(
             sa.literal(0, n.c.attempts.type),
         )
         .join(a, a.c.id == p.c.agreement_id)
-        .where(among(session, p.c.id, payout_ids))
+        .where(picked)
         # Of two payouts with one key (a party's two instalments on one day), the notice
         # of the later one is kept, as the outbox keeps the last.
         .order_by(p.c.id.desc())

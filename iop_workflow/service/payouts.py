@@ -12,7 +12,7 @@ because the UPDATE only matches rows still planned or blocked.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
@@ -43,7 +43,7 @@ from ..domain.states import (
     PayoutState,
 )
 from ..policies import load_policy, preset_names
-from .gate_keys import Key, approved, gate_follow_up, keyed_payouts, payouts_of
+from .gate_keys import Group, Key, approved, gate_follow_up, keyed_payouts, payouts_of
 from .payout_notices import notify_blocked, notify_closed
 from .setwise import (
     SYSTEM,
@@ -57,7 +57,6 @@ from .setwise import (
 )
 from .system_day import refuse_future
 
-PAYOUT_PART = 10_000  # open payouts decided, changed and recorded at a time
 # Payouts picked by id per statement. The list goes as one parameter (setwise.among); the
 # bound keeps each statement's list, and what it brings back, short.
 BY_ID = 5_000
@@ -256,20 +255,12 @@ def run_payouts(
     result = PayoutRunResult(as_of)
     due_to = PAYOUT_DUE.latest_value(as_of)
     ids = None if agreement_ids is None else list(agreement_ids)
-    with keyed_payouts(session, due_to=due_to, agreement_ids=ids) as groups:
-        first = {g.first for g in groups}
-        rows = gate_rows(session, due_from=None, due_to=due_to, payout_ids=sorted(first))
-        block_of = {row.payout_id: row.block for row in rows}
-        holding: list[Key] = []
-        closed: dict[GateBlock, list[Key]] = defaultdict(list)
-        for g in groups:
-            if g.first not in block_of:
-                continue  # no longer open: nothing to decide
-            block = block_of[g.first]
-            if block is None:
-                holding.append(g.key)
-            else:
-                closed[block].append(g.key)
+    p = t.payouts
+    due = [p.c.due_on <= due_to]
+    if ids is not None:
+        due.append(p.c.agreement_id.in_(ids))
+    with keyed_payouts(session, due) as groups:
+        holding, closed = _answers(session, groups, due_to=due_to)
         released = _release(session, payouts_of(session, holding), as_of) if holding else []
         write_audit(session, released, now=now, as_of=as_of, origin=origin)
         result.changes += released
@@ -282,7 +273,28 @@ def run_payouts(
     return result
 
 
-def _release(session: Session, picked: sa.Select[tuple[int]], as_of: date) -> list[Change]:
+def _answers(
+    session: Session, groups: Sequence[Group], *, due_to: date
+) -> tuple[list[Key], dict[GateBlock, list[Key]]]:
+    """The keys of `groups` whose gate holds, and the others by the block that closes
+    them: `decide` asked of each key's first payout (`gate_rows`)."""
+    first = sorted({g.first for g in groups})
+    rows = gate_rows(session, due_from=None, due_to=due_to, payout_ids=first)
+    block_of = {row.payout_id: row.block for row in rows}
+    holding: list[Key] = []
+    closed: dict[GateBlock, list[Key]] = defaultdict(list)
+    for g in groups:
+        if g.first not in block_of:
+            continue  # no longer open: nothing to decide
+        block = block_of[g.first]
+        if block is None:
+            holding.append(g.key)
+        else:
+            closed[block].append(g.key)
+    return holding, closed
+
+
+def _release(session: Session, picked: sa.ColumnElement[bool], as_of: date) -> list[Change]:
     """Release the open payouts `picked` (ids whose gate holds): one UPDATE per source
     state. A payout is released at most once: the UPDATE matches only rows still open."""
     p = t.payouts
@@ -290,7 +302,7 @@ def _release(session: Session, picked: sa.Select[tuple[int]], as_of: date) -> li
     for source in sorted(OPEN_PAYOUT):
         stmt = (
             sa.update(p)
-            .where(p.c.id.in_(picked), still(p.c.state, source))
+            .where(picked, still(p.c.state, source))
             .values(_released(as_of))
             .returning(p.c.agreement_id, _diarienummer(), p.c.id)
         )
@@ -328,7 +340,7 @@ def _released(as_of: date) -> dict[str, Any]:
 
 
 def _block_closed(
-    session: Session, picked: sa.Select[tuple[int]], block: GateBlock, as_of: date, now: datetime
+    session: Session, picked: sa.ColumnElement[bool], block: GateBlock, as_of: date, now: datetime
 ) -> tuple[list[Change], int]:
     """Block the open payouts `picked` (ids closed by `block`) with its reason: the
     changes made, and how many notices were new.
@@ -343,7 +355,7 @@ def _block_closed(
     changes: list[Change] = []
     notified = 0
     for source in (PayoutState.PLANNED, PayoutState.BLOCKED):
-        where = [p.c.id.in_(picked), still(p.c.state, source)]
+        where = [picked, still(p.c.state, source)]
         if source is PayoutState.BLOCKED:
             where.append(p.c.blocked_reason.is_distinct_from(reason))
         stmt = (
@@ -373,60 +385,35 @@ def _block_closed(
     return changes, notified
 
 
-def _parts(
-    session: Session,
-    *,
-    due_from: date | None,
-    due_to: date,
-    agreement_ids: Iterable[int] | None,
-) -> Iterator[list[int]]:
-    """The ids of the open payouts due from `due_from` to `due_to`, in parts of about
-    PAYOUT_PART. An agreement's payouts are never split between parts: notices with the
-    same key (outbox.record keeps the last) meet in one part, as they did in one run."""
-    p = t.payouts
-    picked = [p.c.state.in_(sorted(OPEN_PAYOUT)), p.c.due_on <= due_to]
-    if due_from is not None:
-        picked.append(p.c.due_on >= due_from)
-    if agreement_ids is not None:
-        picked.append(p.c.agreement_id.in_(list(agreement_ids)))
-    query = sa.select(p.c.agreement_id, p.c.id).where(*picked).order_by(p.c.agreement_id, p.c.id)
-    part: list[int] = []
-    last_agreement = None
-    for agreement_id, payout_id in session.execute(query):
-        if len(part) >= PAYOUT_PART and agreement_id != last_agreement:
-            yield part
-            part = []
-        part.append(payout_id)
-        last_agreement = agreement_id
-    if part:
-        yield part
-
-
 def record_warnings(session: Session, *, as_of: date, now: datetime) -> int:
-    """Warn before they are blocked of payouts due soon whose gate does not hold, in parts
-    as the run decides, one `INSERT … SELECT` per block and stage; how many warnings were
-    new."""
+    """Warn before they are blocked of payouts due soon whose gate does not hold: one
+    `INSERT … SELECT` per stage and block, the payouts keyed and decided as the run
+    does. Which due days are warned of at which stage, for each preset, the domain's
+    `payout_warning` answers day by day; how many warnings were new."""
+    a, p = t.agreements, t.payouts
     longest = max(load_policy(k).payout_warning_days_before for k in preset_names())
-    due_from, due_to = as_of + timedelta(days=1), as_of + timedelta(days=longest)
+    ahead = [as_of + timedelta(days=n) for n in range(1, longest + 1)]
+    warned: dict[tuple[str, tuple[str, ...]], list[sa.ColumnElement[bool]]] = defaultdict(list)
+    for municipality in preset_names():
+        policy = load_policy(municipality)
+        days: dict[tuple[str, tuple[str, ...]], list[date]] = defaultdict(list)
+        for day in ahead:
+            stage = r.payout_warning(day, as_of, policy)
+            if stage is not None:
+                days[stage.stage, stage.recipients].append(day)
+        for stage_of, due in days.items():
+            warned[stage_of].append(sa.and_(a.c.municipality == municipality, p.c.due_on.in_(due)))
     stored = 0
-    for part in _parts(session, due_from=due_from, due_to=due_to, agreement_ids=None):
-        rows = gate_rows(
-            session, due_from=due_from, due_to=due_to, agreement_ids=None, payout_ids=part
-        )
-        warned: dict[tuple[str, str, tuple[str, ...]], list[int]] = defaultdict(list)
-        blocks: dict[str, GateBlock] = {}
-        for row in rows:
-            stage = r.payout_warning(row.due_on, as_of, load_policy(row.municipality))
-            if row.block is None or row.reason is None or stage is None:
-                continue
-            blocks[row.reason] = row.block
-            warned[row.reason, stage.stage, stage.recipients].append(row.payout_id)
-        for (reason, stage_name, recipients), ids in warned.items():
-            for ids_part in chunks(ids, BY_ID):
+    for (stage_name, recipients), conditions in warned.items():
+        # The window first, so that the payouts are found by their index on state and day.
+        window = [p.c.due_on >= ahead[0], p.c.due_on <= ahead[-1], sa.or_(*conditions)]
+        with keyed_payouts(session, window) as groups:
+            _, closed = _answers(session, groups, due_to=ahead[-1])
+            for block, keys in closed.items():
                 stored += notify_closed(
                     session,
-                    ids_part,
-                    blocks[reason],
+                    payouts_of(session, keys),
+                    block,
                     kind=r.PAYOUT_WARNING,
                     stage=stage_name,
                     recipients=recipients,

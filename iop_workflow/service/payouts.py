@@ -317,7 +317,7 @@ def _release(session: Session, picked: sa.ColumnElement[bool], as_of: date) -> l
                 PayoutState.RELEASED.value,
                 "gate holds",
             )
-            for agreement_id, name, payout_id in session.execute(stmt)
+            for agreement_id, name, payout_id in session.execute(stmt).all()
         ]
     return changes
 
@@ -375,7 +375,7 @@ def _block_closed(
                 PayoutState.BLOCKED.value,
                 reason,
             )
-            for agreement_id, name, payout_id in session.execute(stmt)
+            for agreement_id, name, payout_id in session.execute(stmt).all()
         ]
         changes += blocked
         if source is PayoutState.PLANNED:

@@ -126,7 +126,7 @@ def transition_rows(
                 to_state,
                 reason,
             )
-            for agreement_id, diarienummer, row_key in session.execute(stmt)
+            for agreement_id, diarienummer, row_key in session.execute(stmt).all()
         ]
     return changes
 

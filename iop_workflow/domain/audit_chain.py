@@ -34,6 +34,7 @@ from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from json.encoder import encode_basestring as _quoted
+from operator import itemgetter
 from typing import Any
 
 GENESIS = "0" * 64
@@ -219,21 +220,24 @@ def link_shared(
     canon = _Canon()
     agreement_at, key_at = at["agreement_id"], at["entity_key"]
     others = tuple(i for name, i in at.items() if name not in ("agreement_id", "entity_key"))
+    pick = itemgetter(*others, agreement_at, key_at)  # the others first, then the two
     parts_of: dict[tuple[Any, ...], tuple[str, str, str, str, str]] = {}
     links: list[Link] = []
+    sha256 = hashlib.sha256
     seq, previous = head.seq, head.hash
     for row in rows:
+        *varying, agreement, key = pick(row)
         # With their types: values that are equal (1, True) but not the same text
         # must not share parts.
-        varying = tuple((row[i], type(row[i])) for i in others)
-        parts = parts_of.get(varying)
+        known = (*varying, *map(type, varying))
+        parts = parts_of.get(known)
         if parts is None:
             record = {**shared, **{name: row[i] for name, i in at.items()}}
-            parts = parts_of[varying] = canon.parts(record)
+            parts = parts_of[known] = canon.parts(record)
         seq += 1
-        text = _joined(parts, row[agreement_at], row[key_at], previous, seq)
-        links.append((seq, previous, hashlib.sha256(text.encode("utf-8")).hexdigest()))
-        previous = links[-1][2]
+        digest = sha256(_joined(parts, agreement, key, previous, seq).encode("utf-8")).hexdigest()
+        links.append((seq, previous, digest))
+        previous = digest
     return links, Head(seq, previous)
 
 

@@ -197,6 +197,20 @@ def answer_key(
     return (year, follow_up_state, follow_up_due)
 
 
+def answer_key_of(agreement: Hashable, facts: GateFacts) -> tuple[Hashable, ...]:
+    """`answer_key` of a payout's `facts`, the agreement named by `agreement`."""
+    return answer_key(
+        agreement,
+        facts.agreement_state,
+        facts.approved,
+        not facts.unsigned,
+        facts.covers_from,
+        facts.origin_year,
+        facts.follow_up_state,
+        facts.follow_up_due,
+    )
+
+
 def gate_facts(agreement: Agreement, payout: Payout) -> GateFacts:
     follow_up = agreement.follow_up(gate_year(payout.covers_from))
     unsigned = missing_signatures(agreement, GATE_PERIOD)

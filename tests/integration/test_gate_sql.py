@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from iop_workflow.adapters.rule_sql import answer_key as sql_answer_key
 from iop_workflow.adapters.rule_sql import domain_key
-from iop_workflow.domain.gate import GateFacts, GateKind, answer_key, decide
+from iop_workflow.domain.gate import GateFacts, GateKind, answer_key_of, decide
 from iop_workflow.domain.states import AgreementState, FollowUpState
 
 facts = st.builds(
@@ -79,16 +79,7 @@ def sql_key(connection: sa.Connection, f: GateFacts) -> tuple[object, ...]:
 
 
 def domain(f: GateFacts) -> tuple[object, ...]:
-    return answer_key(
-        AGREEMENT,
-        f.agreement_state,
-        f.approved,
-        not f.unsigned,
-        f.covers_from,
-        f.origin_year,
-        f.follow_up_state,
-        f.follow_up_due,
-    )
+    return answer_key_of(AGREEMENT, f)
 
 
 def test_the_answer_key_in_sql_determines_the_domains(backend_url: str) -> None:

@@ -14,7 +14,7 @@ from iop_workflow.domain.gate import (
     GateBlock,
     GateFacts,
     GateKind,
-    answer_key,
+    answer_key_of,
     decide,
     gate_block,
     gate_year,
@@ -123,16 +123,7 @@ EVERY_FACTS = [
 def key_of(f: GateFacts) -> object:
     # An agreement is its own facts: one agreement never has two states at once.
     agreement = (f.diarienummer, f.agreement_state, f.approved, f.unsigned)
-    return answer_key(
-        agreement,
-        f.agreement_state,
-        f.approved,
-        not f.unsigned,
-        f.covers_from,
-        f.origin_year,
-        f.follow_up_state,
-        f.follow_up_due,
-    )
+    return answer_key_of(agreement, f)
 
 
 def test_payouts_with_one_answer_key_get_one_answer() -> None:

@@ -109,7 +109,7 @@ def insert_shared(
     plan = _compiled(connection.dialect, table, names, ())
     processor = dict(zip(plan.order, plan.processors, strict=True))
     prefix = tuple(
-        value if processor[name] is None else processor[name](value)  # type: ignore[misc]
+        value if (process := processor[name]) is None else process(value)
         for name, value in shared.items()
     )
     place = {name: i for i, name in enumerate(names)}

@@ -49,12 +49,11 @@ Key = tuple[int | None, int | None, str | None, date | None]
 class Group(NamedTuple):
     key: Key
     first: int  # the key's payout with the lowest id: the one `decide` is asked about
-    payouts: int
 
 
-def approved(agreement_id: sa.ColumnElement[Any] | None = None) -> sa.ColumnElement[bool]:
-    """Whether the agreement (`agreement_id`, the agreements' own by default) has the
-    approving decision the gate asks for.
+def approved() -> sa.ColumnElement[bool]:
+    """Whether the agreement (the row of t.agreements) has the approving decision the
+    gate asks for.
 
     A scalar subquery, not `EXISTS`: PostgreSQL turns an `EXISTS` of the top-level
     conditions into a semi-join, and at 10,000 agreements, misjudging how many payouts
@@ -64,7 +63,7 @@ def approved(agreement_id: sa.ColumnElement[Any] | None = None) -> sa.ColumnElem
     decision = (
         sa.select(d.c.id)
         .where(
-            d.c.agreement_id == (t.agreements.c.id if agreement_id is None else agreement_id),
+            d.c.agreement_id == t.agreements.c.id,
             d.c.period_no == GATE_PERIOD,
             d.c.outcome == DecisionOutcome.APPROVED,
             d.c.kind.in_(sorted(approving_kinds(GATE_PERIOD))),
@@ -146,12 +145,11 @@ def keyed_payouts(
             k.follow_up_state,
             k.follow_up_due,
             sa.func.min(k.payout_id),
-            sa.func.count(),
         )
         .group_by(k.agreement, k.year, k.follow_up_state, k.follow_up_due)
         .order_by(sa.func.min(k.payout_id))
     )
-    groups = [Group((r[0], r[1], r[2], r[3]), r[4], r[5]) for r in session.execute(grouped)]
+    groups = [Group((r[0], r[1], r[2], r[3]), r[4]) for r in session.execute(grouped)]
     yield groups
     # Not in a `finally`: after an error the transaction is rolled back, which drops it.
     KEYS.drop(connection)

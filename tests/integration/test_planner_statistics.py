@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from iop_workflow.adapters.db import Database
 from iop_workflow.service import setwise
@@ -78,3 +79,23 @@ def test_an_unknown_table_is_refused(pg: Database) -> None:
     with pytest.raises(ValueError, match="no such table: payout"):
         pg.refresh_statistics("payout")
     assert _analyzed(pg) == set()
+
+
+def test_a_named_table_gets_the_statistics_of_its_keyed_columns(pg: Database) -> None:
+    # The examples' import wrote audit records: a sample to take.
+    pg.refresh_statistics("audit_log")
+    with pg.engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT attname FROM pg_stats WHERE schemaname = 'public' AND tablename = 'audit_log'"
+        )
+        analysed = {name for (name,) in rows}
+    # What a plan picks an index or a join by; not the reason, the data, the hashes.
+    assert analysed == {"id", "agreement_id", "seq"}
+    assert "audit_log" in _analyzed(pg)
+
+
+def test_no_statement_waits_for_the_jit_compiler(pg: Database) -> None:
+    # Every connection of the pool, in writes and in reads (docs/performance.md).
+    with pg.write() as writing, pg.read() as reading:
+        settings = [s.execute(sa.text("SHOW jit")).scalar_one() for s in (writing, reading)]
+    assert settings == ["off", "off"]

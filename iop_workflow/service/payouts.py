@@ -51,6 +51,7 @@ from .setwise import (
     after_bulk_change,
     among,
     chunks,
+    collector_paused,
     still,
     still_in,
     write_audit,
@@ -433,7 +434,7 @@ def payout_run(
 ) -> PayoutRunResult:
     """The payout run of `as_of`, which may not be after the system's day: a payout is
     never released before its due date as the system counts days (system_day.py)."""
-    with db.write() as session:
+    with collector_paused(), db.write() as session:
         refuse_future(session, as_of, record="payout-run", clock=clock)
         result = run_payouts(session, as_of=as_of, now=now, origin=origin)
     after_bulk_change(db, result.changes, ("payouts",))

@@ -26,7 +26,7 @@ from ..domain.roles import DEFAULT_ORIGIN, Origin
 from ..domain.states import LIVE_AGREEMENT, RENEWABLE_AGREEMENT, UNSUBMITTED_FOLLOW_UP
 from ..policies import load_policy, preset_names
 from .outbox import Notice, record
-from .setwise import Change, after_bulk_change, transition_rows, write_audit
+from .setwise import Change, after_bulk_change, collector_paused, transition_rows, write_audit
 from .system_day import refuse_future
 
 # The tables whose rows the sweep moves from state to state.
@@ -121,7 +121,7 @@ def daily_sweep(
     clock: Clock | None = None,
 ) -> SweepResult:
     """The sweep of `as_of`, which may not be after the system's day (system_day.py)."""
-    with db.write() as session:
+    with collector_paused(), db.write() as session:
         refuse_future(session, as_of, record="daily-sweep", clock=clock)
         result = sweep(session, as_of=as_of, now=now, origin=origin)
     after_bulk_change(db, result.changes, SWEPT_TABLES)
